@@ -546,9 +546,11 @@ EST_PRIVATE void est__parallel_range(est_threadpool *pool, int64_t n, int64_t gr
 
 EST_PRIVATE void est__gemm(const est__kctx *k, const est_sgemm_args *a, void *work)
 {
-    if (k->kernels && k->kernels->sgemm)
-        k->kernels->sgemm(k->kernels->user_data, a);
-    else
+    if (k->kernels && k->kernels->sgemm) {
+        est_sgemm_args b = *a;
+        b.num_threads = k->pool ? est_threadpool_size(k->pool) : 1;
+        k->kernels->sgemm(k->kernels->user_data, &b);
+    } else
         est__sgemm(k->pool, a, work);
 }
 

@@ -17,6 +17,9 @@ typedef struct est_sgemm_args {
     float beta;
     float *c;
     int64_t ldc;
+    /* Threads the caller's pool has (the executor fills it; 0 = unknown). A backend with its own
+     * threads (OpenBLAS) uses it so the two never oversubscribe the cores. */
+    int num_threads;
 } est_sgemm_args;
 
 /* A kernel table. The zero value means the built-in kernels. A backend fills sgemm; the library
