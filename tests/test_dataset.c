@@ -1036,7 +1036,344 @@ TEST(dataset_cache)
     CHECK(ds_drain(ds, "value", v, 64, NULL, 64, &end) == 15); /* and so do later iterators */
     CHECK(calls == 5);
     est_dataset_free(ds);
-    CHECK_STATUS(est_dataset_cache(ds_range(0, 5, 1), "/tmp/x.cache", &ds), EST_ERR_UNIMPLEMENTED);
+}
+
+/* ---- file caches ---------------------------------------------------------------------------------------- */
+
+#include <dirent.h>
+/* Number of entries in dir (besides . and ..) whose name contains sub. */
+static int dir_count(const char *dir, const char *sub)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (!d) return -1;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strstr(e->d_name, sub)) n++;
+    closedir(d);
+    return n;
+}
+/* range(0, n) -> map(count calls) -> cache(prefix); *calls counts the input's elements. */
+static est_dataset *fcache_ds(const char *prefix, int64_t n, int *calls)
+{
+    est_dataset *ds = NULL;
+    if (est_dataset_map(ds_range(0, n, 1), map_count_calls, calls, NULL, 0, &ds) != EST_OK) return NULL;
+    if (est_dataset_cache(ds, prefix, &ds) != EST_OK) return NULL;
+    return ds;
+}
+
+TEST(dataset_cache_file)
+{
+    const char *dir = test_tmpdir();
+    char prefix[512], path[600];
+    est_dataset *ds = NULL;
+    int calls = 0, calls2 = 0, i;
+    double v[64];
+    est_status end;
+    snprintf(prefix, sizeof prefix, "%s/train", dir);
+    snprintf(path, sizeof path, "%s.estcache", prefix);
+    ds = fcache_ds(prefix, 5, &calls);
+    REQUIRE(ds != NULL);
+    CHECK(est_dataset_cardinality(ds) == 5);
+    REQUIRE_OK(est_dataset_repeat(ds, 3, &ds));
+    CHECK(ds_drain(ds, "value", v, 64, NULL, 64, &end) == 15);
+    CHECK(end == EST_ERR_OUT_OF_RANGE);
+    for (i = 0; i < 15; i++) CHECK(v[i] == i % 5);
+    CHECK(calls == 5); /* the repeats read the file */
+    CHECK(est_path_exists(path));
+    CHECK(dir_count(dir, "tmp") == 0); /* the temporary file became the cache */
+    CHECK(ds_drain(ds, "value", v, 64, NULL, 64, &end) == 15); /* a new iterator reads it too */
+    CHECK(calls == 5);
+    est_dataset_free(ds);
+    /* a new pipeline (as in a new process) reads the file and never calls its input */
+    ds = fcache_ds(prefix, 5, &calls2);
+    REQUIRE(ds != NULL);
+    CHECK(ds_drain(ds, "value", v, 64, NULL, 64, &end) == 5);
+    for (i = 0; i < 5; i++) CHECK(v[i] == i);
+    CHECK(calls2 == 0);
+    est_dataset_free(ds);
+    /* strings and shapes survive the file; an empty input gives an empty (but complete) cache */
+    {
+        const char *names[2] = {"s", "m"};
+        est_tensor ts[2], *got = NULL;
+        est_string strs[3];
+        float m[6] = {1, 2, 3, 4, 5, 6};
+        est_iterator *it = NULL;
+        est_element el = {0};
+        int c2 = 0;
+        strs[0].data = "a";
+        strs[0].size = 1;
+        strs[1].data = "";
+        strs[1].size = 0;
+        strs[2].data = "hello\0x";
+        strs[2].size = 7;
+        memset(ts, 0, sizeof ts);
+        ts[0].dtype = EST_DTYPE_STRING;
+        ts[0].shape = est_shape1(3);
+        ts[0].data = strs;
+        ts[0].nbytes = sizeof strs;
+        ts[1].dtype = EST_DTYPE_F32;
+        ts[1].shape = est_shape2(3, 2);
+        ts[1].data = m;
+        ts[1].nbytes = sizeof m;
+        snprintf(prefix, sizeof prefix, "%s/strings", dir);
+        for (c2 = 0; c2 < 2; c2++) { /* write, then read */
+            REQUIRE_OK(est_dataset_from_tensor_slices(names, ts, 2, &ds));
+            REQUIRE_OK(est_dataset_cache(ds, prefix, &ds));
+            REQUIRE_OK(est_dataset_make_iterator(ds, &it));
+            for (i = 0; i < 3; i++) {
+                REQUIRE_OK(est_iterator_next(it, &el));
+                CHECK(((const est_string *)el.values[0].data)[0].size == strs[i].size);
+                CHECK(memcmp(((const est_string *)el.values[0].data)[0].data, strs[i].data, strs[i].size) == 0);
+                CHECK(el.values[1].shape.rank == 1 && el.values[1].shape.dims[0] == 2);
+                CHECK(est_tensor_f32(&el.values[1])[1] == m[2 * i + 1]);
+            }
+            CHECK_STATUS(est_iterator_next(it, &el), EST_ERR_OUT_OF_RANGE);
+            est_iterator_free(it);
+            est_dataset_free(ds);
+        }
+        (void)got;
+        snprintf(prefix, sizeof prefix, "%s/empty", dir);
+        ds = fcache_ds(prefix, 0, &c2);
+        CHECK(ds_drain(ds, "value", v, 64, NULL, 64, &end) == 0 && end == EST_ERR_OUT_OF_RANGE);
+        CHECK(ds_drain(ds, "value", v, 64, NULL, 64, &end) == 0 && end == EST_ERR_OUT_OF_RANGE);
+        snprintf(path, sizeof path, "%s.estcache", prefix);
+        CHECK(est_path_exists(path));
+        est_dataset_free(ds);
+    }
+}
+
+TEST(dataset_cache_file_early_stop)
+{
+    const char *dir = test_tmpdir();
+    char prefix[512], path[600];
+    est_dataset *ds = NULL;
+    est_iterator *it = NULL;
+    est_element el = {0};
+    int calls = 0, i;
+    double v[64];
+    est_status end;
+    snprintf(prefix, sizeof prefix, "%s/part", dir);
+    snprintf(path, sizeof path, "%s.estcache", prefix);
+    /* take(3) stops the pass early: no cache, and no temporary file left behind */
+    ds = fcache_ds(prefix, 8, &calls);
+    REQUIRE_OK(est_dataset_take(ds, 3, &ds));
+    CHECK(ds_drain(ds, "value", v, 64, NULL, 64, &end) == 3);
+    CHECK(!est_path_exists(path));
+    CHECK(dir_count(dir, "part") == 0);
+    /* again: the input is read again, since nothing was cached */
+    CHECK(ds_drain(ds, "value", v, 64, NULL, 64, &end) == 3);
+    CHECK(calls == 6);
+    est_dataset_free(ds);
+    /* an iterator freed mid-pass while another iterator of the same dataset writes too */
+    calls = 0;
+    ds = fcache_ds(prefix, 8, &calls);
+    REQUIRE_OK(est_dataset_make_iterator(ds, &it));
+    for (i = 0; i < 4; i++) REQUIRE_OK(est_iterator_next(it, &el));
+    CHECK(dir_count(dir, "part.estcache.tmp") == 1); /* the pass writes under a temporary name */
+    CHECK(ds_drain(ds, "value", v, 64, NULL, 64, &end) == 8); /* a second writer, to the end */
+    CHECK(est_path_exists(path));
+    CHECK(dir_count(dir, "part.estcache.tmp") == 1); /* the first one's file is still its own */
+    est_iterator_free(it);
+    CHECK(dir_count(dir, "part") == 1); /* only the cache */
+    CHECK(calls == 12);
+    CHECK(ds_drain(ds, "value", v, 64, NULL, 64, &end) == 8);
+    for (i = 0; i < 8; i++) CHECK(v[i] == i);
+    CHECK(calls == 12);
+    est_dataset_free(ds);
+}
+
+/* Overwrite `n` bytes at `off` of a file (off < 0: from the end), or truncate it to `off` (n = 0). */
+static void file_patch(const char *path, long off, const char *bytes, int n)
+{
+    FILE *f = fopen(path, "r+b");
+    long size;
+    REQUIRE(f != NULL);
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    if (off < 0) off += size;
+    if (n > 0) {
+        fseek(f, off, SEEK_SET);
+        fwrite(bytes, 1, (size_t)n, f);
+        fclose(f);
+    } else {
+        fclose(f);
+        REQUIRE(truncate(path, off) == 0);
+    }
+}
+/* Drain a file-cached range(0, 8) over an existing file; the first error's status. */
+static est_status fcache_read_status(const char *prefix, int *n_ok)
+{
+    int calls = 0;
+    est_dataset *ds = fcache_ds(prefix, 8, &calls);
+    est_iterator *it = NULL;
+    est_element el = {0};
+    est_status s;
+    *n_ok = 0;
+    if ((s = est_dataset_make_iterator(ds, &it)) == EST_OK) {
+        while ((s = est_iterator_next(it, &el)) == EST_OK) (*n_ok)++;
+        est_iterator_free(it);
+    }
+    est_dataset_free(ds);
+    return calls ? EST_ERR_INTERNAL : s; /* the input must never be read */
+}
+
+TEST(dataset_cache_file_corrupt)
+{
+    const char *dir = test_tmpdir();
+    char prefix[512], path[600];
+    int n = 0, k;
+    long size = 0;
+    /* record layout (dataset.h): header record, 8 element records of 12 + 17 + 4 bytes (a scalar
+     * int64: 'E', dtype, rank 0, 8 bytes), end mark of 12 + 9 + 4 bytes */
+    struct {
+        long off; /* from the end */
+        const char *bytes;
+        int n; /* 0: truncate to size + off */
+        est_status want;
+        int n_ok;
+    } cases[] = {
+        {-25 - 4 - 8, "\x7f", 1, EST_ERR_CORRUPT, 7},  /* last element's value: payload checksum */
+        {-25 - 33, "\x01", 1, EST_ERR_CORRUPT, 7},     /* its length: length checksum */
+        {-25 - 33 + 12, "X", 1, EST_ERR_CORRUPT, 7},    /* its type byte */
+        {-10, "", 0, EST_ERR_TRUNCATED, 8},              /* cut inside the end mark */
+        {-25, "", 0, EST_ERR_TRUNCATED, 8},              /* the end mark is missing */
+        {-25 - 20, "", 0, EST_ERR_TRUNCATED, 7},         /* cut inside the last element */
+        {-10000, "", 0, EST_ERR_TRUNCATED, 0},           /* empty file */
+        {-10000, "ESTCACHX", 8, EST_ERR_CORRUPT, 0},     /* the header */
+    };
+    snprintf(prefix, sizeof prefix, "%s/c", dir);
+    snprintf(path, sizeof path, "%s.estcache", prefix);
+    for (k = 0; k < (int)(sizeof cases / sizeof cases[0]); k++) {
+        int calls = 0;
+        double v[16];
+        est_status end, s;
+        est_dataset *ds;
+        FILE *f;
+        long off;
+        remove(path);
+        ds = fcache_ds(prefix, 8, &calls);
+        CHECK(ds_drain(ds, "value", v, 16, NULL, 16, &end) == 8);
+        est_dataset_free(ds);
+        f = fopen(path, "rb");
+        REQUIRE(f != NULL);
+        fseek(f, 0, SEEK_END);
+        size = ftell(f);
+        fclose(f);
+        if (k == 0) CHECK(fcache_read_status(prefix, &n) == EST_ERR_OUT_OF_RANGE && n == 8); /* intact */
+        off = cases[k].off < -size ? (cases[k].n ? 12 : 0) : cases[k].off;
+        file_patch(path, off < 0 ? size + off : off, cases[k].bytes, cases[k].n);
+        s = fcache_read_status(prefix, &n);
+        CHECK_MSG(s == cases[k].want, "case %d: status %s (%s)", k, est_status_string(s), est_last_error());
+        CHECK_MSG(n == cases[k].n_ok, "case %d: %d elements before the error", k, n);
+        CHECK_STR_CONTAINS(est_last_error(), path);
+        CHECK_STR_CONTAINS(est_last_error(), "byte");
+    }
+}
+
+TEST(dataset_cache_file_structure_mismatch)
+{
+    const char *dir = test_tmpdir();
+    char prefix[512];
+    est_dataset *ds = NULL;
+    est_iterator *it = NULL;
+    int calls = 0;
+    double v[16];
+    est_status end;
+    float f[3] = {1, 2, 3};
+    est_tensor t;
+    const char *names[1] = {"value"};
+    snprintf(prefix, sizeof prefix, "%s/m", dir);
+    ds = fcache_ds(prefix, 3, &calls); /* int64 scalars "value" */
+    CHECK(ds_drain(ds, "value", v, 16, NULL, 16, &end) == 3);
+    est_dataset_free(ds);
+    /* float32 "value": same name, another dtype */
+    memset(&t, 0, sizeof t);
+    t.dtype = EST_DTYPE_F32;
+    t.shape = est_shape1(3);
+    t.data = f;
+    t.nbytes = sizeof f;
+    REQUIRE_OK(est_dataset_from_tensor_slices(names, &t, 1, &ds));
+    REQUIRE_OK(est_dataset_cache(ds, prefix, &ds));
+    CHECK_STATUS(est_dataset_make_iterator(ds, &it), EST_ERR_INVALID_ARGUMENT);
+    CHECK_STR_CONTAINS(est_last_error(), "component 'value'");
+    CHECK_STR_CONTAINS(est_last_error(), "float32");
+    CHECK_STR_CONTAINS(est_last_error(), "m.estcache");
+    CHECK(it == NULL);
+    est_dataset_free(ds);
+    /* a batched int64: another shape */
+    REQUIRE_OK(est_dataset_batch(ds_range(0, 3, 1), 3, 1, &ds));
+    REQUIRE_OK(est_dataset_cache(ds, prefix, &ds));
+    CHECK_STATUS(est_dataset_make_iterator(ds, &it), EST_ERR_INVALID_ARGUMENT);
+    CHECK_STR_CONTAINS(est_last_error(), "[3]");
+    est_dataset_free(ds);
+    /* another component name */
+    REQUIRE_OK(est_dataset_enumerate(ds_range(0, 3, 1), 0, &ds));
+    REQUIRE_OK(est_dataset_cache(ds, prefix, &ds));
+    CHECK_STATUS(est_dataset_make_iterator(ds, &it), EST_ERR_INVALID_ARGUMENT);
+    CHECK_STR_CONTAINS(est_last_error(), "components");
+    est_dataset_free(ds);
+}
+
+/* cache(file) -> repeat(3) over a shuffle: saved at every position, while writing and while reading,
+ * restored into a new pipeline with the file kept, or deleted (rebuilt by replaying the input). */
+TEST(dataset_cache_file_save_restore)
+{
+    const char *dir = test_tmpdir();
+    char prefix[512], path[600];
+    double ref[32], got[32];
+    est_dataset *ds = NULL;
+    est_iterator *a = NULL;
+    est_element el = {0};
+    int n = 0, i, k, variant;
+    snprintf(prefix, sizeof prefix, "%s/sr", dir);
+    snprintf(path, sizeof path, "%s.estcache", prefix);
+    /* the reference: the same pipeline with a memory cache */
+    REQUIRE_OK(est_dataset_shuffle(ds_range(0, 6, 1), 6, 2, 1, &ds));
+    REQUIRE_OK(est_dataset_cache(ds, NULL, &ds));
+    REQUIRE_OK(est_dataset_repeat(ds, 3, &ds));
+    REQUIRE_OK(est_dataset_make_iterator(ds, &a));
+    while (est_iterator_next(a, &el) == EST_OK) ref[n++] = est_tensor_get(&el.values[0], 0);
+    CHECK(n == 18);
+    est_iterator_free(a);
+    est_dataset_free(ds);
+    for (variant = 0; variant < 2; variant++)
+        for (i = 0; i <= 18; i++) {
+            est_dataset *d2 = NULL;
+            est_iterator *b = NULL;
+            void *blob;
+            size_t size = 0;
+            int m = 0;
+            remove(path);
+            REQUIRE_OK(est_dataset_shuffle(ds_range(0, 6, 1), 6, 2, 1, &ds));
+            REQUIRE_OK(est_dataset_cache(ds, prefix, &ds));
+            REQUIRE_OK(est_dataset_repeat(ds, 3, &ds));
+            REQUIRE_OK(est_dataset_make_iterator(ds, &a));
+            for (k = 0; k < i; k++) {
+                REQUIRE_OK(est_iterator_next(a, &el));
+                CHECK(est_tensor_get(&el.values[0], 0) == ref[k]);
+            }
+            CHECK(est_path_exists(path) == (i > 6)); /* the first pass ends when element 7 is asked for */
+            REQUIRE_OK(est_iterator_save(a, NULL, 0, &size));
+            blob = malloc(size);
+            REQUIRE_OK(est_iterator_save(a, blob, size, &size));
+            est_iterator_free(a);
+            est_dataset_free(ds);
+            if (variant == 1) remove(path);
+            REQUIRE_OK(est_dataset_shuffle(ds_range(0, 6, 1), 6, 2, 1, &d2));
+            REQUIRE_OK(est_dataset_cache(d2, prefix, &d2));
+            REQUIRE_OK(est_dataset_repeat(d2, 3, &d2));
+            REQUIRE_OK(est_dataset_make_iterator(d2, &b));
+            CHECK_OK(est_iterator_restore(b, blob, size));
+            free(blob);
+            while (est_iterator_next(b, &el) == EST_OK && m < 32) got[m++] = est_tensor_get(&el.values[0], 0);
+            CHECK_MSG(m == 18 - i, "variant %d cut %d: %d elements after resuming", variant, i, m);
+            for (k = 0; k < m && k + i < 18; k++) CHECK_MSG(got[k] == ref[k + i], "variant %d cut %d element %d", variant, i, k);
+            CHECK(est_path_exists(path));
+            est_iterator_free(b);
+            est_dataset_free(d2);
+            CHECK(dir_count(dir, "tmp") == 0);
+        }
 }
 
 TEST(dataset_enumerate_zip_concatenate_shard)

@@ -2010,7 +2010,8 @@ EST_API est_status est_dataset_prefetch(est_dataset *ds, int64_t buffer_size, es
 
 /* The dataset's store (ds->ext): filled once by the first iterator that completes a pass. An
  * iterator reads it (c = 1, a = position) or fills its own list in slots[0..b) while passing its
- * input through (c = 0, a = input calls so far), and publishes the list at the end of input. */
+ * input through (c = 0, a = input calls so far), and publishes the list at the end of input.
+ * File caches (path set) keep nothing in memory: see the file-cache section below. */
 typedef struct est__cache {
 #if !defined(EST_NO_THREADS)
     pthread_mutex_t mu;
@@ -2019,6 +2020,7 @@ typedef struct est__cache {
     est__elbuf *els;
     int64_t n;
     uint64_t fill_mix; /* the mix of the pass that filled it (a rebuild must replay that pass) */
+    char *path;        /* file caches: the cache file, <filename>.estcache; NULL = memory */
 } est__cache;
 
 EST_PRIVATE int est__cache_complete(est__cache *c)
@@ -2053,8 +2055,443 @@ EST_PRIVATE void est__cache_publish(est__it *it)
     pthread_mutex_unlock(&c->mu);
 #endif
 }
+
+#if !defined(EST_NO_STDIO)
+/* File cache. Format (all integers little-endian), a sequence of TFRecord-style records:
+ *     u64 length | u32 masked crc32c(length bytes) | payload | u32 masked crc32c(payload)
+ * The first payload is the header: "ESTCACHE", u32 version (1), u64 the writing pass's seed mix (an
+ * iterator restored while reading a deleted file replays that pass), u32 component count n, then per
+ * component u32 name length, name bytes, u32 dtype, u32 rank, i64 dims (-1 = unknown), i.e. the
+ * element spec of the dataset that wrote it. Then one record per element: 'E' followed by its n
+ * tensors (u32 dtype, u32 rank, i64 dims, raw bytes; strings as u64 size + bytes each). The last
+ * record is the end mark: 'F' and the u64 element count; a file without it is truncated.
+ *
+ * Writing: the pass writes <filename>.estcache.tmp-<pid>-<iterator address> and renames it over
+ * <filename>.estcache (atomic on POSIX) only when the input ends, so an interrupted pass (an
+ * iterator freed or reset early, take() downstream, a crash) leaves no cache that reads as
+ * complete; its temporary file is removed (except after a crash). Concurrent writers: TF takes a
+ * lockfile (<filename>.lockfile) and fails a second concurrent writer with AlreadyExists; here
+ * each writer has its own temporary file and the last rename wins. Deterministic pipelines write
+ * identical files, so no lock is needed, and a reader only ever opens a complete file.
+ *
+ * Which mode a pass uses is decided when it starts (iterator creation, repeat, restore): the
+ * file exists -> read it (the input is not iterated, its iterator not even made), else write. */
+#include <errno.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#define EST__FC_PID() ((long)getpid())
+#else
+#define EST__FC_PID() 0L
+#endif
+#define EST__FC_VERSION 1u
+
+EST_PRIVATE uint64_t est__fc_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    int i;
+    for (i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+EST_PRIVATE uint32_t est__fc_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+typedef struct est__fc {
+    FILE *f;
+    char *tmp;          /* writing: the temporary file, removed unless renamed */
+    int broken;         /* a write failed: the pass must not publish */
+    int64_t off, size;  /* reading: offset of the next record, file size */
+    int64_t hdr_end;    /* reading: offset of the first element record */
+    uint64_t fill_mix;  /* reading: the mix of the pass that wrote the file (a rebuild replays it) */
+    unsigned char *rec; /* record payload buffer */
+    size_t rcap;
+    est__wbuf w;
+} est__fc;
+
+EST_PRIVATE void est__fc_close(est__it *it)
+{
+    est__fc *fc = (est__fc *)it->ext;
+    if (!fc) return;
+    if (fc->f) fclose(fc->f);
+    fc->f = NULL;
+    if (fc->tmp) remove(fc->tmp);
+    est__free(fc->tmp);
+    fc->tmp = NULL;
+    fc->broken = 0;
+}
+EST_PRIVATE void est__fc_fini(est__it *it)
+{
+    est__fc *fc = (est__fc *)it->ext;
+    if (!fc) return;
+    est__fc_close(it);
+    est__free(fc->rec);
+    est__free(fc->w.p);
+    est__free(fc);
+    it->ext = NULL;
+}
+EST_PRIVATE est_status est__fc_write_record(est__it *it, const unsigned char *p, size_t n)
+{
+    est__fc *fc = (est__fc *)it->ext;
+    unsigned char h[12], t[4];
+    uint32_t crc;
+    int i;
+    for (i = 0; i < 8; i++) h[i] = (unsigned char)((uint64_t)n >> (8 * i));
+    crc = est_crc32c_mask(est_crc32c(0, h, 8));
+    for (i = 0; i < 4; i++) h[8 + i] = (unsigned char)(crc >> (8 * i));
+    crc = est_crc32c_mask(est_crc32c(0, p, n));
+    for (i = 0; i < 4; i++) t[i] = (unsigned char)(crc >> (8 * i));
+    if (fwrite(h, 1, 12, fc->f) != 12 || (n && fwrite(p, 1, n, fc->f) != n) || fwrite(t, 1, 4, fc->f) != 4) {
+        fc->broken = 1;
+        return est__error(EST_ERR_IO, "cache: %s: write failed", fc->tmp);
+    }
+    return EST_OK;
+}
+/* The header payload for spec into w. */
+EST_PRIVATE void est__fc_header(est__wbuf *w, const est__dspec *sp, uint64_t mix)
+{
+    int i, j;
+    w->len = 0;
+    est__w_bytes(w, "ESTCACHE", 8);
+    est__w_u32(w, EST__FC_VERSION);
+    est__w_u64(w, mix);
+    est__w_u32(w, (uint32_t)sp->n);
+    for (i = 0; i < sp->n; i++) {
+        est__w_u32(w, (uint32_t)strlen(sp->names[i]));
+        est__w_bytes(w, sp->names[i], strlen(sp->names[i]));
+        est__w_u32(w, (uint32_t)sp->dtypes[i]);
+        est__w_u32(w, (uint32_t)sp->shapes[i].rank);
+        for (j = 0; j < sp->shapes[i].rank; j++) est__w_i64(w, sp->shapes[i].dims[j]);
+    }
+}
+/* Start a writing pass: the input from its start, a new temporary file with the header. */
+EST_PRIVATE est_status est__fc_start_write(est__it *it)
+{
+    est__cache *c = (est__cache *)it->ds->ext;
+    est__fc *fc = (est__fc *)it->ext;
+    size_t n = strlen(c->path) + 64;
+    est_status s;
+    est__fc_close(it);
+    it->c = 0;
+    it->a = it->b = 0;
+    it->done = 0;
+    if (!it->child && (s = est__init_child(it)) != EST_OK) return s;
+    if ((s = est__it_reset(it->child, it->mix)) != EST_OK) return s;
+    fc->tmp = (char *)est__malloc(n);
+    if (!fc->tmp) return est__error(EST_ERR_OUT_OF_MEMORY, "cache: out of memory");
+    est__snprintf(fc->tmp, n, "%s.tmp-%ld-%lx", c->path, EST__FC_PID(), (unsigned long)(uintptr_t)it);
+    fc->f = fopen(fc->tmp, "wb");
+    if (!fc->f) {
+        s = est__error(EST_ERR_IO, "cache: cannot create %s: %s", fc->tmp, strerror(errno));
+        est__free(fc->tmp);
+        fc->tmp = NULL;
+        return s;
+    }
+    est__fc_header(&fc->w, &it->ds->spec, it->mix);
+    if (fc->w.oom) return est__error(EST_ERR_OUT_OF_MEMORY, "cache: out of memory");
+    return est__fc_write_record(it, fc->w.p, fc->w.len);
+}
+/* The input ended: the end mark, then publish the file by renaming it. */
+EST_PRIVATE est_status est__fc_finish_write(est__it *it)
+{
+    est__cache *c = (est__cache *)it->ds->ext;
+    est__fc *fc = (est__fc *)it->ext;
+    est_status s;
+    unsigned char e[9];
+    int i;
+    if (!fc->f) return EST_OK;
+    e[0] = 'F';
+    for (i = 0; i < 8; i++) e[1 + i] = (unsigned char)((uint64_t)it->b >> (8 * i));
+    if (!fc->broken && (s = est__fc_write_record(it, e, 9)) != EST_OK) {
+        est__fc_close(it);
+        return s;
+    }
+    if (fc->broken || fflush(fc->f) != 0) {
+        s = est__error(EST_ERR_IO, "cache: %s: write failed; the cache is not kept", fc->tmp);
+        est__fc_close(it);
+        return s;
+    }
+#if defined(__unix__) || defined(__APPLE__)
+    fsync(fileno(fc->f)); /* a crash after the rename must not leave a renamed empty file */
+#endif
+    i = fclose(fc->f);
+    fc->f = NULL;
+    if (i != 0 || rename(fc->tmp, c->path) != 0) {
+        s = est__error(EST_ERR_IO, "cache: cannot publish %s as %s: %s", fc->tmp, c->path, strerror(errno));
+        est__fc_close(it);
+        return s;
+    }
+    est__free(fc->tmp);
+    fc->tmp = NULL;
+    return EST_OK;
+}
+/* Read the record at fc->off into fc->rec; *n = payload size. Damage names the file and offset. */
+EST_PRIVATE est_status est__fc_read_record(est__it *it, size_t *n)
+{
+    est__cache *c = (est__cache *)it->ds->ext;
+    est__fc *fc = (est__fc *)it->ext;
+    unsigned char h[12], t[4];
+    uint64_t len;
+    if (fc->size - fc->off < 16)
+        return est__error(EST_ERR_TRUNCATED, "cache: %s is truncated at byte %lld (record header expected, the file has %lld bytes)",
+                          c->path, (long long)fc->off, (long long)fc->size);
+    if (fread(h, 1, 12, fc->f) != 12)
+        return est__error(EST_ERR_IO, "cache: %s: read failed at byte %lld", c->path, (long long)fc->off);
+    len = est__fc_le64(h);
+    if (est_crc32c_mask(est_crc32c(0, h, 8)) != est__fc_le32(h + 8))
+        return est__error(EST_ERR_CORRUPT, "cache: %s is corrupt at byte %lld: the length's checksum does not match", c->path,
+                          (long long)fc->off);
+    if (len > (uint64_t)(fc->size - fc->off - 16))
+        return est__error(EST_ERR_TRUNCATED, "cache: %s is truncated at byte %lld: the record needs %llu bytes, %lld are left", c->path,
+                          (long long)fc->off, (unsigned long long)len, (long long)(fc->size - fc->off - 16));
+    if (len > fc->rcap || !fc->rec) {
+        size_t nc = len < 256 ? 256 : (size_t)len;
+        unsigned char *p = (unsigned char *)est__malloc(nc);
+        if (!p) return est__error(EST_ERR_OUT_OF_MEMORY, "cache: out of memory for a record of %llu bytes", (unsigned long long)len);
+        est__free(fc->rec);
+        fc->rec = p;
+        fc->rcap = nc;
+    }
+    if ((len && fread(fc->rec, 1, (size_t)len, fc->f) != (size_t)len) || fread(t, 1, 4, fc->f) != 4)
+        return est__error(EST_ERR_IO, "cache: %s: read failed at byte %lld", c->path, (long long)fc->off);
+    if (est_crc32c_mask(est_crc32c(0, fc->rec, (size_t)len)) != est__fc_le32(t))
+        return est__error(EST_ERR_CORRUPT, "cache: %s is corrupt at byte %lld: the record's checksum does not match", c->path,
+                          (long long)fc->off);
+    *n = (size_t)len;
+    return EST_OK;
+}
+/* The header's spec against the dataset's: the message names the first difference. */
+EST_PRIVATE est_status est__fc_check_header(est__it *it, size_t n)
+{
+    est__cache *c = (est__cache *)it->ds->ext;
+    est__fc *fc = (est__fc *)it->ext;
+    const est__dspec *sp = &it->ds->spec;
+    est__rbuf r;
+    uint32_t ver, cnt, len, dt, rank;
+    int i, j;
+    char b1[128], b2[128];
+    est_status s;
+    r.p = fc->rec;
+    r.len = n;
+    r.pos = 8;
+    if (n < 24 || memcmp(fc->rec, "ESTCACHE", 8) != 0)
+        return est__error(EST_ERR_CORRUPT, "cache: %s at byte 0 is not a cache file of this library (no ESTCACHE header)", c->path);
+    if ((s = est__r_u32(&r, &ver)) || (s = est__r_u64(&r, &fc->fill_mix)) || (s = est__r_u32(&r, &cnt))) goto bad;
+    if (ver != EST__FC_VERSION)
+        return est__error(EST_ERR_INVALID_ARGUMENT, "cache: %s has format version %u, this library reads %u", c->path, ver,
+                          EST__FC_VERSION);
+    if ((int64_t)cnt != sp->n)
+        return est__error(EST_ERR_INVALID_ARGUMENT,
+                          "cache: %s was written from a dataset with %u components, this one has %d; delete it or use another filename",
+                          c->path, cnt, sp->n);
+    for (i = 0; i < sp->n; i++) {
+        est_shape sh;
+        memset(&sh, 0, sizeof sh);
+        if ((s = est__r_u32(&r, &len)) || (s = est__r_need(&r, len))) goto bad;
+        if (len != strlen(sp->names[i]) || memcmp(r.p + r.pos, sp->names[i], len) != 0) {
+            return est__error(EST_ERR_INVALID_ARGUMENT,
+                              "cache: %s was written from another dataset: component %d is '%.*s' in the file, '%s' here; delete it or use another filename",
+                              c->path, i, (int)EST__MIN(len, 64u), (const char *)r.p + r.pos, sp->names[i]);
+        }
+        r.pos += len;
+        if ((s = est__r_u32(&r, &dt)) || (s = est__r_u32(&r, &rank))) goto bad;
+        if (rank > EST_MAX_RANK) {
+            s = est__error(EST_ERR_CORRUPT, "rank %u", rank);
+            goto bad;
+        }
+        sh.rank = (int)rank;
+        for (j = 0; j < sh.rank; j++)
+            if ((s = est__r_i64(&r, &sh.dims[j])) != EST_OK) goto bad;
+        if (dt != (uint32_t)sp->dtypes[i] || sh.rank != sp->shapes[i].rank ||
+            memcmp(sh.dims, sp->shapes[i].dims, sizeof(int64_t) * (size_t)sh.rank) != 0)
+            return est__error(EST_ERR_INVALID_ARGUMENT,
+                              "cache: %s was written from another dataset: component '%s' is %s %s in the file, %s %s here; delete it or use another filename",
+                              c->path, sp->names[i], est_dtype_size((est_dtype)dt) ? est_dtype_name((est_dtype)dt) : "?",
+                              est_shape_str(&sh, b1, sizeof b1), est_dtype_name(sp->dtypes[i]),
+                              est_shape_str(&sp->shapes[i], b2, sizeof b2));
+    }
+    if (r.pos != r.len) {
+        s = est__error(EST_ERR_CORRUPT, "%zu extra bytes", r.len - r.pos);
+        goto bad;
+    }
+    return EST_OK;
+bad:
+    return est__error(EST_ERR_CORRUPT, "cache: %s: damaged header record at byte 0 (%s)", c->path, est_last_error());
+}
+/* Start a reading pass if the file exists: *found = 0 if it does not. */
+EST_PRIVATE est_status est__fc_start_read(est__it *it, int *found)
+{
+    est__cache *c = (est__cache *)it->ds->ext;
+    est__fc *fc = (est__fc *)it->ext;
+    est_status s;
+    size_t n;
+    long sz;
+    est__fc_close(it);
+    *found = 0;
+    it->a = it->b = 0;
+    it->done = 0;
+    fc->f = fopen(c->path, "rb");
+    if (!fc->f) return EST_OK;
+    *found = 1;
+    it->c = 1;
+    if (fseek(fc->f, 0, SEEK_END) != 0 || (sz = ftell(fc->f)) < 0 || fseek(fc->f, 0, SEEK_SET) != 0) {
+        est__fc_close(it);
+        return est__error(EST_ERR_IO, "cache: %s: cannot find its size", c->path);
+    }
+    fc->size = (int64_t)sz;
+    fc->off = 0;
+    if ((s = est__fc_read_record(it, &n)) != EST_OK || (s = est__fc_check_header(it, n)) != EST_OK) {
+        est__fc_close(it);
+        return s;
+    }
+    fc->off += 16 + (int64_t)n;
+    fc->hdr_end = fc->off;
+    return EST_OK;
+}
+/* A pass starts: read the file if there is one, else write it. */
+EST_PRIVATE est_status est__fc_start(est__it *it)
+{
+    int found = 0;
+    est_status s = est__fc_start_read(it, &found);
+    if (s != EST_OK || found) return s;
+    return est__fc_start_write(it);
+}
+EST_PRIVATE est_status est__fc_next(est__it *it, const est_tensor **v)
+{
+    est__cache *c = (est__cache *)it->ds->ext;
+    est__fc *fc = (est__fc *)it->ext;
+    est_status s;
+    size_t n;
+    if (it->done) return EST_ERR_OUT_OF_RANGE;
+    if (!it->c) { /* writing */
+        const unsigned char e = 'E';
+        int i;
+        if (!fc->f && !fc->broken) return est__error(EST_ERR_INTERNAL, "cache: %s: no pass in progress", c->path);
+        s = est__it_next(it->child, v);
+        if (s == EST_ERR_OUT_OF_RANGE) {
+            it->done = 1;
+            if ((s = est__fc_finish_write(it)) != EST_OK) return s;
+            return EST_ERR_OUT_OF_RANGE;
+        }
+        it->a++;
+        if (s != EST_OK) return s; /* failed elements are not cached */
+        if (fc->broken) return EST_OK;
+        fc->w.len = 0;
+        est__w_bytes(&fc->w, &e, 1);
+        for (i = 0; i < it->ds->spec.n; i++) est__w_tensor(&fc->w, &(*v)[i]);
+        if (fc->w.oom) return est__error(EST_ERR_OUT_OF_MEMORY, "cache: out of memory");
+        if ((s = est__fc_write_record(it, fc->w.p, fc->w.len)) != EST_OK) return s;
+        it->b++;
+        return EST_OK;
+    }
+    if (!fc->f) return est__error(EST_ERR_INTERNAL, "cache: %s: no pass in progress", c->path);
+    if ((s = est__fc_read_record(it, &n)) != EST_OK) return s;
+    if (n == 9 && fc->rec[0] == 'F') {
+        uint64_t cnt = est__fc_le64(fc->rec + 1);
+        if (cnt != (uint64_t)it->a || fc->off + 16 + 9 != fc->size)
+            return est__error(EST_ERR_CORRUPT, "cache: %s is corrupt at byte %lld: end mark for %llu elements after %lld, %lld bytes after it",
+                              c->path, (long long)fc->off, (unsigned long long)cnt, (long long)it->a,
+                              (long long)(fc->size - fc->off - 25));
+        it->done = 1;
+        fc->off += 25;
+        return EST_ERR_OUT_OF_RANGE;
+    }
+    if (n < 1 || fc->rec[0] != 'E')
+        return est__error(EST_ERR_CORRUPT, "cache: %s is corrupt at byte %lld: unknown record type", c->path, (long long)fc->off);
+    {
+        est__rbuf r;
+        int i;
+        char b1[128];
+        r.p = fc->rec;
+        r.len = n;
+        r.pos = 1;
+        for (i = 0; i < it->ds->spec.n; i++) {
+            if ((s = est__r_tensor(&r, &it->out, i, it->ds->spec.dtypes[i])) != EST_OK)
+                return est__error(EST_ERR_CORRUPT, "cache: %s is corrupt at byte %lld (element %lld, component '%s'): %s", c->path,
+                                  (long long)fc->off, (long long)it->a, it->ds->spec.names[i], est_last_error());
+            if (!est__shape_fits(&it->ds->spec.shapes[i], &it->out.t[i].shape))
+                return est__error(EST_ERR_CORRUPT, "cache: %s is corrupt at byte %lld (element %lld): component '%s' has shape %s", c->path,
+                                  (long long)fc->off, (long long)it->a, it->ds->spec.names[i],
+                                  est_shape_str(&it->out.t[i].shape, b1, sizeof b1));
+        }
+        if (r.pos != r.len)
+            return est__error(EST_ERR_CORRUPT, "cache: %s is corrupt at byte %lld (element %lld): %zu extra bytes", c->path,
+                              (long long)fc->off, (long long)it->a, r.len - r.pos);
+    }
+    fc->off += 16 + (int64_t)n;
+    it->a++;
+    *v = it->out.t;
+    return EST_OK;
+}
+EST_PRIVATE est_status est__fc_init(est__it *it)
+{
+    est_status s = est__init_out(it);
+    if (s) return s;
+    it->ext = EST__CALLOC(est__fc, 1);
+    if (!it->ext) return est__error(EST_ERR_OUT_OF_MEMORY, "cache: out of memory");
+    return est__fc_start(it);
+}
+/* State: mode (1 = reading), done, a, mix, then the read offset. A reading position is restored by
+ * seeking (the file is made again by replaying the input if it is gone); a writing pass is redone
+ * into a new temporary file by replaying the input's first a calls. */
+EST_PRIVATE est_status est__fc_save(est__it *it, est__wbuf *w)
+{
+    est__w_u32(w, (uint32_t)it->c);
+    est__w_u32(w, (uint32_t)it->done);
+    est__w_i64(w, it->a);
+    est__w_u64(w, it->c ? ((est__fc *)it->ext)->fill_mix : it->mix);
+    est__w_i64(w, it->c ? ((est__fc *)it->ext)->off : 0);
+    return EST_OK;
+}
+EST_PRIVATE est_status est__fc_replay(est__it *it, int64_t calls, uint64_t mix)
+{
+    const est_tensor *v;
+    est_status s;
+    it->mix = mix;
+    if ((s = est__fc_start_write(it)) != EST_OK) return s;
+    while (calls < 0 || it->a < calls) {
+        s = est__fc_next(it, &v);
+        if (s == EST_ERR_OUT_OF_RANGE) break;
+        if (s != EST_OK && ((est__fc *)it->ext)->broken) return s;
+    }
+    est_clear_error();
+    return EST_OK;
+}
+EST_PRIVATE est_status est__fc_restore(est__it *it, est__rbuf *r)
+{
+    est__cache *c = (est__cache *)it->ds->ext;
+    est__fc *fc = (est__fc *)it->ext;
+    uint32_t mode, done;
+    int64_t a, off;
+    uint64_t mix;
+    int found = 0;
+    est_status s;
+    if ((s = est__r_u32(r, &mode)) || (s = est__r_u32(r, &done)) || (s = est__r_range(r, "cache position", 0, INT64_MAX, &a)) ||
+        (s = est__r_u64(r, &mix)) || (s = est__r_range(r, "cache offset", 0, INT64_MAX, &off)))
+        return s;
+    if (mode > 1 || done > 1) return est__error(EST_ERR_CORRUPT, "est_iterator_restore: bad cache mode %u/%u", mode, done);
+    if (mode == 0) return est__fc_replay(it, done ? -1 : a, mix);
+    if ((s = est__fc_start_read(it, &found)) != EST_OK) return s;
+    if (!found) {
+        if ((s = est__fc_replay(it, -1, mix)) != EST_OK) return s;
+        if ((s = est__fc_start_read(it, &found)) != EST_OK) return s;
+        if (!found) return est__error(EST_ERR_IO, "est_iterator_restore: cache %s could not be rebuilt", c->path);
+    }
+    if (off < fc->hdr_end || off > fc->size || fseek(fc->f, (long)off, SEEK_SET) != 0)
+        return est__error(EST_ERR_CORRUPT, "est_iterator_restore: cache offset %lld is outside %s (%lld bytes)", (long long)off, c->path,
+                          (long long)fc->size);
+    fc->off = off;
+    it->a = a;
+    it->done = done != 0;
+    return EST_OK;
+}
+#endif /* EST_NO_STDIO */
+
 EST_PRIVATE est_status est__cache_reset(est__it *it)
 {
+#if !defined(EST_NO_STDIO)
+    if (it->ext) return est__fc_start(it);
+#endif
     it->a = it->b = 0;
     it->done = 0;
     it->c = est__cache_complete((est__cache *)it->ds->ext);
@@ -2062,15 +2499,29 @@ EST_PRIVATE est_status est__cache_reset(est__it *it)
 }
 EST_PRIVATE est_status est__cache_init(est__it *it)
 {
-    est_status s = est__init_child(it);
-    if (s) return s;
+    est_status s;
+#if !defined(EST_NO_STDIO)
+    if (((est__cache *)it->ds->ext)->path) return est__fc_init(it);
+#endif
+    if ((s = est__init_child(it)) != EST_OK) return s;
     it->c = est__cache_complete((est__cache *)it->ds->ext);
     return EST_OK;
+}
+EST_PRIVATE void est__cache_fini(est__it *it)
+{
+#if !defined(EST_NO_STDIO)
+    est__fc_fini(it);
+#else
+    (void)it;
+#endif
 }
 EST_PRIVATE est_status est__cache_next(est__it *it, const est_tensor **v)
 {
     est__cache *c = (est__cache *)it->ds->ext;
     est_status s;
+#if !defined(EST_NO_STDIO)
+    if (it->ext) return est__fc_next(it, v);
+#endif
     if (it->c) {
         if (it->a >= c->n) return EST_ERR_OUT_OF_RANGE;
         *v = c->els[it->a++].t;
@@ -2092,6 +2543,9 @@ EST_PRIVATE est_status est__cache_next(est__it *it, const est_tensor **v)
 }
 EST_PRIVATE est_status est__cache_save(est__it *it, est__wbuf *w)
 {
+#if !defined(EST_NO_STDIO)
+    if (it->ext) return est__fc_save(it, w);
+#endif
     est__w_u32(w, (uint32_t)it->c);
     est__w_u32(w, (uint32_t)it->done);
     est__w_i64(w, it->a);
@@ -2124,6 +2578,9 @@ EST_PRIVATE est_status est__cache_restore(est__it *it, est__rbuf *r)
     int64_t a;
     uint64_t mix;
     est_status s;
+#if !defined(EST_NO_STDIO)
+    if (it->ext) return est__fc_restore(it, r);
+#endif
     if ((s = est__r_u32(r, &mode)) || (s = est__r_u32(r, &done)) || (s = est__r_range(r, "cache position", 0, INT64_MAX, &a)) ||
         (s = est__r_u64(r, &mix)))
         return s;
@@ -2146,6 +2603,7 @@ EST_PRIVATE void est__cache_ds_fini(est_dataset *ds)
     est__cache *c = (est__cache *)ds->ext;
     int64_t i;
     if (!c) return;
+    est__free(c->path);
     for (i = 0; i < c->n; i++) est__elbuf_free(&c->els[i]);
     est__free(c->els);
 #if !defined(EST_NO_THREADS)
@@ -2154,7 +2612,7 @@ EST_PRIVATE void est__cache_ds_fini(est_dataset *ds)
     est__free(c);
 }
 static const est__it_ops est__ops_cache = {12, est__cache_init, est__cache_reset, est__cache_next,
-                                           est__cache_save, est__cache_restore, NULL, est__cache_ds_fini};
+                                           est__cache_save, est__cache_restore, est__cache_fini, est__cache_ds_fini};
 
 EST_API est_status est_dataset_cache(est_dataset *ds, const char *filename, est_dataset **out)
 {
@@ -2162,9 +2620,11 @@ EST_API est_status est_dataset_cache(est_dataset *ds, const char *filename, est_
     est__cache *c;
     est_status s;
     if ((s = est__check_in("cache", ds, out)) != EST_OK) return s;
+#if defined(EST_NO_STDIO)
     if (filename && filename[0])
-        return est__fail_in(ds, est__error(EST_ERR_UNIMPLEMENTED, "cache: file caches ('%s') are not implemented; pass NULL for memory",
+        return est__fail_in(ds, est__error(EST_ERR_UNIMPLEMENTED, "cache: file caches ('%s') need stdio (built with EST_NO_STDIO)",
                                            filename));
+#endif
     if ((s = est__ds_new(&est__ops_cache, "cache", 1, &ds, &d)) != EST_OK) return s;
     c = EST__CALLOC(est__cache, 1);
     if (!c) return est__ds_finish(d, est__error(EST_ERR_OUT_OF_MEMORY, "cache: out of memory"), out);
@@ -2172,6 +2632,14 @@ EST_API est_status est_dataset_cache(est_dataset *ds, const char *filename, est_
     pthread_mutex_init(&c->mu, NULL);
 #endif
     d->ext = c;
+    if (filename && filename[0]) {
+        size_t n = strlen(filename) + 10;
+        c->path = (char *)est__malloc(n);
+        if (!c->path) return est__ds_finish(d, est__error(EST_ERR_OUT_OF_MEMORY, "cache: out of memory"), out);
+        est__snprintf(c->path, n, "%s.estcache", filename);
+        d->p[0] = 1; /* a file cache's state (a file offset) differs from a memory cache's */
+        d->seed = est__hash_str(filename);
+    }
     d->card = ds->card;
     return est__ds_finish(d, est__spec_like(d, ds), out);
 }

@@ -113,8 +113,10 @@ EST_API est_status est_iterator_save(const est_iterator *it, void *buf, size_t c
  * Tensor payloads are stored in host byte order (every supported host is little-endian). A state
  * moves between builds with and without EST_NO_THREADS, and between machines, except for an
  * interleave whose cycle_length is EST_AUTOTUNE (the core count is part of its position: a
- * different count fails with EST_ERR_INVALID_ARGUMENT). Not saved: from_generator pipelines (also
- * inside an interleave) and file caches (not implemented). */
+ * different count fails with EST_ERR_INVALID_ARGUMENT). A file cache saves its position in the file
+ * (reading) or the input's position (writing: the restore writes a new temporary file by replaying
+ * the input up to there); a reading position whose file is gone is restored by writing the file
+ * again from the input. Not saved: from_generator pipelines (also inside an interleave). */
 EST_API est_status est_iterator_restore(est_iterator *it, const void *buf, size_t size);
 /* Elements dropped by the ignore_errors stages of this iterator so far. */
 EST_API int64_t est_iterator_ignored_errors(const est_iterator *it);
@@ -231,7 +233,20 @@ EST_API est_status est_dataset_skip(est_dataset *ds, int64_t count, est_dataset 
  * EST_AUTOTUNE = 2). Order and errors are kept. Under EST_NO_THREADS a pass-through. */
 EST_API est_status est_dataset_prefetch(est_dataset *ds, int64_t buffer_size, est_dataset **out);
 /* cache(filename): filename NULL or "" = in memory: the first complete pass stores the elements in
- * the dataset, later passes (and later iterators) read them. File caches: EST_ERR_UNIMPLEMENTED. */
+ * the dataset, later passes (and later iterators) read them.
+ * A filename caches in the file <filename>.estcache (our own format, documented in dataset.c:
+ * TFRecord-style records with CRC32C; a header with the element spec, one record per element, an
+ * end mark). The first complete pass writes it; every later pass (repeat epochs, new iterators,
+ * new processes) that finds the file reads it and never touches the input. A pass writes to
+ * <filename>.estcache.tmp-<pid>-<id> and renames it when its input ends, so a pass stopped early
+ * (take downstream, an iterator freed) leaves no cache, and its temporary file is removed.
+ * Concurrent writers: TF's lockfile makes a second concurrent writer fail (AlreadyExists); here
+ * each writer has its own temporary file and the last rename wins (deterministic pipelines write
+ * the same bytes). Elements whose production failed are not cached. A damaged or truncated file
+ * fails with EST_ERR_CORRUPT / EST_ERR_TRUNCATED naming the file and byte offset; a file written
+ * from elements of other names, dtypes or shapes fails (EST_ERR_INVALID_ARGUMENT, when the pass
+ * starts) instead of being read: delete it or use another filename. Not under EST_NO_STDIO
+ * (EST_ERR_UNIMPLEMENTED). */
 EST_API est_status est_dataset_cache(est_dataset *ds, const char *filename, est_dataset **out);
 /* enumerate(start): prepends an int64 scalar component "index" counting from start. */
 EST_API est_status est_dataset_enumerate(est_dataset *ds, int64_t start, est_dataset **out);
