@@ -4,7 +4,8 @@
 #   make demo       install missing Debian packages, build the examples, run the demo
 #   make test       install missing Debian packages, run the whole suite (tests/run.sh)
 #   make amalgamate regenerate estimator.h from src/ (commit the result)
-#   make bench      build and run the benchmarks (bench/*.c), with OpenBLAS when it is installed
+#   make bench      this library (built-in kernels and estimator_blas.h) next to PyTorch, table of
+#                   medians + BENCH lines (bench/run.sh; BENCH_RUNS=1 BENCH_QUICK=1 for a quick check)
 #   make deps       install the Debian packages the project needs (as root; else print the command)
 #   make check-amalgamation   fail if the committed estimator.h does not match src/
 #   make clean      remove build/
@@ -35,9 +36,12 @@ DEMO_ARGS ?= --max_steps 1500 --optimizer momentum --learning_rate 0.02 --export
 ARCH_FLAGS ?= -march=native
 
 # Benchmarks: bench/<name>.c -> build/bench_<name> (and build/bench_<name>_openblas when the
-# OpenBLAS headers are installed, so the built-in kernels can be compared with it).
-BENCHES ?= gemm input
-BENCH_ENV := OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=passive
+# OpenBLAS headers are installed, built with -DBENCH_OPENBLAS: estimator_blas.h / cblas_sgemm).
+BENCHES ?= gemm input train
+# make bench: timed runs per workload and build (interleaved with PyTorch); BENCH_QUICK=1 runs a
+# few steps only (a check of the harness, not a measurement).
+BENCH_RUNS ?= 5
+BENCH_QUICK ?= 0
 CBLAS_H := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/cblas.h /usr/include/cblas.h))
 
 # Debian packages the project needs (compilers, test data, the Python/Node reference tools).
@@ -66,8 +70,11 @@ TOOL_SRCS := $(sort $(wildcard tools/*.c))
 TOOLS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 OTHER_TOOLS := $(filter-out $(BUILD)/amalgamate,$(TOOLS))
 BENCH_BINS := $(patsubst %,$(BUILD)/bench_%,$(BENCHES))
+# What make bench runs (bench/run.sh): not every program of both builds.
+BENCH_RUN_BINS := $(BUILD)/bench_train $(BUILD)/bench_input
 ifneq ($(CBLAS_H),)
 BENCH_BLAS_BINS := $(patsubst %,$(BUILD)/bench_%_openblas,$(BENCHES))
+BENCH_RUN_BINS += $(BUILD)/bench_train_openblas $(BUILD)/bench_gemm_openblas
 endif
 
 # Extra libraries an example asks for with a `LIBS: -lfoo` line in its first 5 lines.
@@ -131,14 +138,10 @@ $(BENCH_BINS): $(BUILD)/bench_%: bench/%.c $(HEADER) | $(BUILD)
 $(BENCH_BLAS_BINS): $(BUILD)/bench_%_openblas: bench/%.c $(HEADER) | $(BUILD)
 	$(CC) $(BENCH_CFLAGS) -DBENCH_OPENBLAS -o $@ $< -lopenblas $(LDLIBS_BASE)
 
-# Runs the OpenBLAS build when there is one (it measures the built-in kernels too).
-bench: $(BENCH_BINS) $(BENCH_BLAS_BINS)
-	@set -e; for b in $(BENCHES); do \
-	  bin=./$(BUILD)/bench_$$b; \
-	  if [ -x $$bin"_openblas" ]; then bin=$$bin"_openblas"; fi; \
-	  echo "$(BENCH_ENV) $$bin"; \
-	  env $(BENCH_ENV) $$bin; \
-	done
+# The same workloads in both of our builds and in PyTorch, interleaved; see bench/run.sh.
+# The other programs build on request: make build/bench_gemm build/bench_input_openblas ...
+bench: $(BENCH_RUN_BINS)
+	BENCH_RUNS=$(BENCH_RUNS) BENCH_QUICK=$(BENCH_QUICK) bash bench/run.sh $(BUILD)
 
 # ---- environment -------------------------------------------------------------------------------
 

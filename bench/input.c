@@ -3,6 +3,11 @@
  *
  *   cc -O3 -march=native bench/input.c -o bench_input -lm -lpthread
  *   ./bench_input [--records N] [--train_rate IMG_PER_S]
+ *   ./bench_input --only pipeline_t2 [--pngs FILE] [--records N]
+ *
+ * --only pipeline_t2 (used by bench/run.sh, `make bench`): one warm-up and one timed run of
+ * pipeline_t2, printed as "RESULT input_pipeline <images/s> img/s"; --pngs also writes the PNG
+ * payloads (u32 little-endian size, the bytes, a u8 label; per image) for bench/torch_bench.py.
  *
  * Data: N Fashion-MNIST-sized tf.Examples ("image/encoded": 784 raw bytes, "image/class/label":
  * int64; about 800 bytes each) in two TFRecord files under /tmp, and the same images as PNG
@@ -169,6 +174,7 @@ static double bench_read_parse(const corpus *c, int threads)
         (threads >= 0 && est_dataset_parse_example(ds, g_spec, 2, threads, &ds) != EST_OK) || est_dataset_make_iterator(ds, &it) != EST_OK)
         die("read_parse pipeline");
     t0 = est_time_now();
+    memset(&el, 0, sizeof el); /* gcc -O3 maybe-uninitialized */
     while ((s = est_iterator_next(it, &el)) == EST_OK) rows += el.values[0].shape.dims[0];
     if (s != EST_ERR_OUT_OF_RANGE || rows != c->n) die("read_parse");
     t0 = est_time_now() - t0;
@@ -260,6 +266,7 @@ static double bench_pipeline(const corpus *c, int threads)
         est_dataset_prefetch(ds, EST_AUTOTUNE, &ds) != EST_OK || est_dataset_make_iterator(ds, &it) != EST_OK)
         die("pipeline");
     t0 = est_time_now();
+    memset(&el, 0, sizeof el); /* gcc -O3 maybe-uninitialized */
     while ((s = est_iterator_next(it, &el)) == EST_OK) rows += el.values[0].shape.dims[0];
     if (s != EST_ERR_OUT_OF_RANGE || rows != c->n) die("pipeline run");
     t0 = est_time_now() - t0;
@@ -274,17 +281,60 @@ int main(int argc, char **argv)
     int64_t n = 20000;
     double train_rate = 850.0, t[RUNS], med[7], png_bytes = 0;
     int i, r;
+    const char *only = NULL, *pngs_out = NULL;
     const char *names[7] = {"parse_1core", "read_parse_t1", "read_parse_t2", "png_augment_1core", "pipeline_t1", "pipeline_t2",
                             "read_batch_only"};
     for (i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--records") == 0) n = atoll(argv[i + 1]);
         else if (strcmp(argv[i], "--train_rate") == 0) train_rate = atof(argv[i + 1]);
+        else if (strcmp(argv[i], "--only") == 0) only = argv[i + 1];
+        else if (strcmp(argv[i], "--pngs") == 0) pngs_out = argv[i + 1];
     }
     if (n < BATCH) n = BATCH;
     memset(&c, 0, sizeof c);
     make_corpus(&c, n);
     g_spec[0] = est_fixed_len_feature("image/encoded", est_shape_scalar(), EST_DTYPE_STRING, NULL);
     g_spec[1] = est_fixed_len_feature("image/class/label", est_shape_scalar(), EST_DTYPE_I64, NULL);
+    if (only) {
+        double sec;
+        if (strcmp(only, "pipeline_t2") != 0) {
+            fprintf(stderr, "--only: only pipeline_t2 is supported\n");
+            return 2;
+        }
+        if (pngs_out) {
+            FILE *f = fopen(pngs_out, "wb");
+            int64_t k;
+            if (!f) {
+                fprintf(stderr, "cannot write %s\n", pngs_out);
+                return 1;
+            }
+            for (k = 0; k < n; k++) {
+                est_parsed_example *ex = NULL;
+                const est_string *p;
+                uint8_t hdr[4], lab;
+                if (est_parse_single_example(c.png[k].data, c.png[k].size, g_spec, 2, &ex) != EST_OK) die("png parse");
+                p = (const est_string *)ex->features[0].value->data;
+                hdr[0] = (uint8_t)p->size;
+                hdr[1] = (uint8_t)(p->size >> 8);
+                hdr[2] = (uint8_t)(p->size >> 16);
+                hdr[3] = (uint8_t)(p->size >> 24);
+                lab = (uint8_t)*est_tensor_i64(ex->features[1].value);
+                fwrite(hdr, 1, 4, f);
+                fwrite(p->data, 1, p->size, f);
+                fwrite(&lab, 1, 1, f);
+                est_parsed_example_free(ex);
+            }
+            if (fclose(f) != 0) die("pngs");
+        }
+        bench_pipeline(&c, 2); /* warm-up */
+        sec = bench_pipeline(&c, 2);
+        printf("RESULT input_pipeline %.4g img/s\n", (double)n / sec);
+        for (i = 0; i < 2; i++) {
+            remove(c.raw_files[i]);
+            remove(c.png_files[i]);
+        }
+        return 0;
+    }
     {
         est_string *pngs = (est_string *)calloc((size_t)n, sizeof(est_string));
         int64_t k;
