@@ -38,10 +38,18 @@
  * prices, and a pair's click is drawn from sigmoid(3 <taste, item> - sensitivity * price - 0.3).
  * It prints the AUC of those true click probabilities on the eval set: the best any model can do.
  *
- *   ./build/two_tower --make_data /tmp/tt [--n_users 2000 --n_items 1000 --n_train 100000 ...]
+ *   ./build/two_tower --make_data /tmp/tt [--n_users 2000 --n_items 1000 --n_train 200000 ...]
  *   ./build/two_tower --train_files '/tmp/tt/train-*' --eval_files '/tmp/tt/eval-*' \
  *       --predict_files '/tmp/tt/predict-*' --model_dir /tmp/tt/model --max_steps 2000
  *   ./build/two_tower --help
+ *   /usr/bin/python3 ../shared/verify/onnx_check.py /tmp/tt/two_tower/onnx/towers.onnx
+ *   (cd /tmp/tt/two_tower/onnx && node .../verify/node/run_onnx.mjs towers.onnx \
+ *       user_features=user_features.npy item_features=item_features.npy --npy-out out)
+ *
+ * With the defaults (towers 512,256,128, 200,000 training examples, 3,000 steps of 256) a run takes
+ * about 3 minutes on 2 cores and reaches an eval AUC of 0.80, where the true probabilities give
+ * 0.84; the CI's run (towers 64,32, 20,000 examples, 400 steps of 128) takes a few seconds and
+ * reaches 0.76 to 0.79 over data seeds 1 to 8.
  *
  * Flags are absl-style: --name=value or --name value; booleans --name, --noname, --name=false.
  * The last line is "done: eval auc=<a> loss=<l> global_step=<n> exports=<k>" (k = export
@@ -111,7 +119,7 @@ static int flag_table(opts *o, flag *f)
         f[n].help = hl;                                                                                                        \
         n++;                                                                                                                   \
     } while (0)
-    FLAG("model_name", FLAG_STRING, model_name, "name of the model (default model_dir build/<model_name>)");
+    FLAG("model_name", FLAG_STRING, model_name, "name of the model: the default model_dir is <make_data>/<model_name>, else build/<model_name>");
     FLAG("model_dir", FLAG_STRING, model_dir, "checkpoints, event files and exports");
     FLAG("user_hidden_units", FLAG_STRING, user_hidden_units, "user tower layer sizes; the last is the output size");
     FLAG("item_hidden_units", FLAG_STRING, item_hidden_units, "item tower layer sizes; the last is the output size");
@@ -1074,7 +1082,7 @@ int main(int argc, char **argv)
     float dropout[MAX_LAYERS], probs[N_SHOW];
     double bayes_auc = NAN;
     const char *xnames[3] = {"best", "final", "latest"};
-    int n_units, n_item_units, i, k, n_paths = 0, n_probs = 0, n_exports = 0;
+    int n_units, n_item_units, i, k, n_versions[3], n_paths = 0, n_probs = 0, n_exports = 0;
     est_status s = EST_OK;
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* our lines and the library's log (stderr) in order */
@@ -1138,6 +1146,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "error: --temperature, --learning_rate, batch sizes, --max_steps, --save_checkpoints_steps, "
                         "--id_embedding_dim, hash buckets and reader/parser threads must be positive; --num_threads, "
                         "--throttle_secs and --start_delay_secs not negative\n");
+        est_params_free(params);
         return 2;
     }
     if (o.make_data) {
@@ -1155,7 +1164,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!o.model_dir) {
-        snprintf(model_dir, sizeof model_dir, "build/%s", o.model_name);
+        snprintf(model_dir, sizeof model_dir, "%s/%s", o.make_data ? o.make_data : "build", o.model_name);
         o.model_dir = model_dir;
     }
 
@@ -1263,10 +1272,16 @@ int main(int argc, char **argv)
     final_dir[0] = 0;
     for (i = 0; i < 3; i++) {
         snprintf(dir, sizeof dir, "%s/export/%s", est_estimator_model_dir(est), xnames[i]);
-        k = list_exports(dir, newest, sizeof newest);
-        n_exports += k;
-        printf("exports: %-6s %d version%s%s%s\n", xnames[i], k, k == 1 ? "" : "s", k ? ", newest " : "", newest);
+        n_versions[i] = list_exports(dir, newest, sizeof newest);
+        n_exports += n_versions[i];
+        printf("exports: %-6s %d version%s%s%s\n", xnames[i], n_versions[i], n_versions[i] == 1 ? "" : "s",
+               n_versions[i] ? ", newest " : "", newest);
         if (i == 1) snprintf(final_dir, sizeof final_dir, "%s", newest);
+    }
+    /* what the exporters promise: a best and a final export, at most 3 latest ones */
+    if (n_versions[0] < 1 || n_versions[1] < 1 || n_versions[2] < 1 || n_versions[2] > 3) {
+        s = app_error(EST_ERR_INTERNAL, "exports: expected at least one best and one final export and 1..3 latest ones");
+        goto fail;
     }
 
     /* predict: the first 100 predictions */
@@ -1291,10 +1306,6 @@ int main(int argc, char **argv)
 
     /* the final export, loaded without the model_fn, against Estimator.predict on the first records
      * of the first predict file (one file read in order, so both see the same records) */
-    if (!final_dir[0]) {
-        s = app_error(EST_ERR_NOT_FOUND, "no final export under %s/export/final", est_estimator_model_dir(est));
-        goto fail;
-    }
     if ((s = est_glob(&o.predict_files, 1, &paths, &n_paths)) != EST_OK) goto fail;
     check_in = predict_in;
     check_in.pattern = paths[0];
