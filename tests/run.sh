@@ -172,6 +172,10 @@ if make --no-print-directory -s examples >"$OUT/examples.log" 2>&1; then
         --model_dir "$(mktemp -d)" --data ../../examples/data/iris.csv
     smoke tfrecord_images '^done: trained to step 20 with 10 classes' --data_dir "$(mktemp -d)" --make_data 1 \
         --n_images 200 --max_steps 20 --batch_size 16 --log_every 10 --tfrecord_tool ../../build/tfrecord
+    smoke two_tower '^done: eval auc=0\.(7[0-9]|[89][0-9])[0-9]* loss=[0-9.]+ global_step=400 exports=[0-9]+$' \
+        --make_data "$(mktemp -d)" --n_users 500 --n_items 300 --n_train 20000 --n_eval 4000 --n_predict 200 \
+        --user_hidden_units 64,32 --item_hidden_units 64,32 --train_batch_size 128 --learning_rate 0.003 \
+        --max_steps 400 --save_checkpoints_steps 100
 else
     fail "make examples"
     show_log "$OUT/examples.log"
