@@ -391,3 +391,649 @@ TEST(saved_model_cli_show_and_run)
     CHECK(tl_sh(cmd, out, sizeof out) != 0);
     CHECK_STR_CONTAINS(out, "no signature 'nope'");
 }
+
+/* ---- per-op validation: every rejection class, with its message ---- */
+
+/* A hand-made saved_model.json without variables (no weights, so no checksum to match): placeholders
+ * x float32 [?,4], img float32 [?,6,6,2], f float32 [3,3,2,4], i int64 [?], s string [?], then
+ * `nodes` (JSON objects, comma-separated) and the signature_def `sigs` ("{}" when NULL). */
+static est_status tl_doc_load(const char *nodes, const char *sigs, est_saved_model **m)
+{
+    static char doc[8192];
+    snprintf(doc, sizeof doc,
+             "{\"format\": \"estimator.h saved_model v1\", \"variables\": [], \"signature_def\": %s, \"graph\": "
+             "{\"nodes\": [{\"name\": \"x\", \"op\": \"Placeholder\", \"dtype\": \"float32\", \"shape\": [-1, 4]},"
+             "{\"name\": \"img\", \"op\": \"Placeholder\", \"dtype\": \"float32\", \"shape\": [-1, 6, 6, 2]},"
+             "{\"name\": \"f\", \"op\": \"Placeholder\", \"dtype\": \"float32\", \"shape\": [3, 3, 2, 4]},"
+             "{\"name\": \"i\", \"op\": \"Placeholder\", \"dtype\": \"int64\", \"shape\": [-1]},"
+             "{\"name\": \"s\", \"op\": \"Placeholder\", \"dtype\": \"string\", \"shape\": [-1]}%s%s]}}",
+             sigs ? sigs : "{}", nodes && *nodes ? "," : "", nodes ? nodes : "");
+    *m = NULL;
+    return est_saved_model_load_from_memory(doc, strlen(doc), NULL, 0, m);
+}
+
+TEST(loader_rejects_bad_ops_and_attributes)
+{
+    static const struct {
+        const char *node, *msg;
+        est_status code;
+    } cases[] = {
+        /* input counts */
+        {"{\"name\": \"m\", \"op\": \"MatMul\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\"]}",
+         "node 'm' (MatMul): has 1 inputs; MatMul takes 2", EST_ERR_FORMAT},
+        {"{\"name\": \"r\", \"op\": \"Relu\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\", \"x\"]}",
+         "node 'r' (Relu): has 2 inputs; Relu takes 1", EST_ERR_FORMAT},
+        {"{\"name\": \"a\", \"op\": \"AddN\", \"dtype\": \"float32\", \"shape\": []}",
+         "node 'a' (AddN): has 0 inputs; AddN takes 1 to 64", EST_ERR_FORMAT},
+        /* dtypes of inputs and of the node */
+        {"{\"name\": \"r\", \"op\": \"Relu\", \"dtype\": \"float32\", \"shape\": [-1], \"inputs\": [\"i\"]}",
+         "node 'r' (Relu): input 0 ('i') is int64, expected float32", EST_ERR_FORMAT},
+        {"{\"name\": \"r\", \"op\": \"Relu\", \"dtype\": \"uint8\", \"shape\": [-1, 4], \"inputs\": [\"x\"]}",
+         "node 'r' (Relu): dtype is uint8, but Relu of these inputs gives float32", EST_ERR_FORMAT},
+        {"{\"name\": \"c\", \"op\": \"Cast\", \"dtype\": \"float16\", \"shape\": [-1, 4], \"inputs\": [\"x\"]}",
+         "node 'c' (Cast): missing or unknown dtype float16", EST_ERR_FORMAT},
+        {"{\"name\": \"c\", \"op\": \"Cast\", \"dtype\": 3, \"shape\": [-1, 4], \"inputs\": [\"x\"]}",
+         "node 'c' (Cast): missing or unknown dtype", EST_ERR_FORMAT},
+        {"{\"name\": \"c\", \"op\": \"Cast\", \"dtype\": \"string\", \"shape\": [-1, 4], \"inputs\": [\"x\"]}",
+         "node 'c' (Cast): cannot cast to string", EST_ERR_FORMAT},
+        {"{\"name\": \"a\", \"op\": \"ArgMax\", \"dtype\": \"float32\", \"shape\": [-1], \"inputs\": [\"x\"], "
+         "\"attr\": {\"i\": [1]}}",
+         "node 'a' (ArgMax): output_type float32 must be int32 or int64", EST_ERR_FORMAT},
+        {"{\"name\": \"g\", \"op\": \"GatherV2\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\", \"x\"]}",
+         "node 'g' (GatherV2): input 1 ('x') is float32, expected int32/int64", EST_ERR_FORMAT},
+        {"{\"name\": \"a\", \"op\": \"Assign\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\", \"x\"]}",
+         "node 'a' (Assign): input 0 ('x') is a Placeholder, not a variable", EST_ERR_FORMAT},
+        /* attributes: unknown, out of range, wrong JSON type, too many */
+        {"{\"name\": \"r\", \"op\": \"Relu\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\"], "
+         "\"attr\": {\"i\": [0, 5]}}",
+         "node 'r' (Relu): attr i[1] is 5, but Relu has no such attribute", EST_ERR_FORMAT},
+        {"{\"name\": \"r\", \"op\": \"Relu\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\"], "
+         "\"attr\": {\"f\": [0.5]}}",
+         "node 'r' (Relu): attr f[0] is set, but Relu has no such attribute", EST_ERR_FORMAT},
+        {"{\"name\": \"sm\", \"op\": \"Softmax\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\"], "
+         "\"attr\": {\"i\": [-1]}}",
+         "node 'sm' (Softmax): attr i[0] (axis) is -1, must be in [0, 1]", EST_ERR_FORMAT},
+        {"{\"name\": \"c\", \"op\": \"ConcatV2\", \"dtype\": \"float32\", \"shape\": [-1, 8], \"inputs\": [\"x\", \"x\"], "
+         "\"attr\": {\"i\": [1099511627776]}}",
+         "node 'c' (ConcatV2): attr i[0] (axis) is 1099511627776, must be in [0, 1]", EST_ERR_FORMAT},
+        {"{\"name\": \"c\", \"op\": \"Conv2D\", \"dtype\": \"float32\", \"shape\": [-1, 6, 6, 4], \"inputs\": [\"img\", \"f\"], "
+         "\"attr\": {\"i\": [0, 1, 2, 1, 1, -1, -1, -1, -1]}}",
+         "node 'c' (Conv2D): attr i[0] (strides[0]) is 0, must be in [1, 1048576]", EST_ERR_FORMAT},
+        {"{\"name\": \"c\", \"op\": \"Conv2D\", \"dtype\": \"float32\", \"shape\": [-1, 6, 6, 4], \"inputs\": [\"img\", \"f\"], "
+         "\"attr\": {\"i\": [1, 1, 7, 1, 1, -1, -1, -1, -1]}}",
+         "node 'c' (Conv2D): attr i[2] (padding) is 7, must be in [1, 2]", EST_ERR_FORMAT},
+        {"{\"name\": \"p\", \"op\": \"MaxPool\", \"dtype\": \"float32\", \"shape\": [-1, 3, 3, 2], \"inputs\": [\"img\"], "
+         "\"attr\": {\"i\": [1099511627776, 2, 2, 2, 1]}}",
+         "node 'p' (MaxPool): attr i[0] (ksize[0]) is 1099511627776, must be in [1, 1048576]", EST_ERR_FORMAT},
+        {"{\"name\": \"p\", \"op\": \"MaxPool\", \"dtype\": \"float32\", \"shape\": [-1, 1, 1, 2], \"inputs\": [\"img\"], "
+         "\"attr\": {\"i\": [7, 7, 1, 1, 1]}}",
+         "VALID padding: kernel 7x7 larger than input 6x6", EST_ERR_SHAPE},
+        {"{\"name\": \"t\", \"op\": \"Transpose\", \"dtype\": \"float32\", \"shape\": [-1, -1], \"inputs\": [\"x\"], "
+         "\"attr\": {\"i\": [0, 0]}}",
+         "node 't' (Transpose): attr i[1] (perm): axis 0 is repeated", EST_ERR_FORMAT},
+        {"{\"name\": \"r\", \"op\": \"Reshape\", \"dtype\": \"float32\", \"shape\": [-1, -1], \"inputs\": [\"x\"], "
+         "\"attr\": {\"i\": [2, -1, -1]}}",
+         "node 'r' (Reshape): the target shape has more than one -1", EST_ERR_FORMAT},
+        {"{\"name\": \"r\", \"op\": \"Reshape\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\"], "
+         "\"attr\": {\"i\": [9]}}",
+         "node 'r' (Reshape): attr i[0] (rank) is 9, must be in [0, 8]", EST_ERR_FORMAT},
+        {"{\"name\": \"r\", \"op\": \"Reshape\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\"], "
+         "\"attr\": {\"i\": [3, 2147483648, 2147483648, -1]}}",
+         "node 'r' (Reshape): the target shape holds more than 2^34 elements", EST_ERR_FORMAT},
+        {"{\"name\": \"t\", \"op\": \"Tile\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\"], "
+         "\"attr\": {\"i\": [1048576, 1048576]}}",
+         "node 't' (Tile): the multiples make more than 2^34 elements per fed element", EST_ERR_FORMAT},
+        {"{\"name\": \"o\", \"op\": \"OneHot\", \"dtype\": \"float32\", \"shape\": [-1, 3], \"inputs\": [\"i\"], "
+         "\"attr\": {\"i\": [-3, 1]}}",
+         "node 'o' (OneHot): attr i[0] (depth) is -3, must be in [0, 2147483648]", EST_ERR_FORMAT},
+        {"{\"name\": \"r\", \"op\": \"Relu\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\"], "
+         "\"attr\": {\"i\": [\"3\"]}}",
+         "node 'r' (Relu): attr i[0] is not an integer", EST_ERR_FORMAT},
+        {"{\"name\": \"r\", \"op\": \"LeakyRelu\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\"], "
+         "\"attr\": {\"f\": [true]}}",
+         "node 'r' (LeakyRelu): attr f[0] is not a number", EST_ERR_FORMAT},
+        {"{\"name\": \"r\", \"op\": \"Relu\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\"], "
+         "\"attr\": {\"i\": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}}",
+         "node 'r' (Relu): attr is not {i: [<= 24 ints], f: [<= 4 floats]}", EST_ERR_FORMAT},
+        {"{\"name\": \"d\", \"op\": \"Dropout\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\"], "
+         "\"attr\": {\"f\": [1, 2]}}",
+         "node 'd' (Dropout): attr f[0] (rate) is 1, must be in [0, 1)", EST_ERR_FORMAT},
+        /* attributes that must agree with the inputs */
+        {"{\"name\": \"k\", \"op\": \"Const\", \"dtype\": \"string\", \"shape\": [], \"value\": {\"dtype\": \"string\", "
+         "\"shape\": [], \"strings\": [\"eA==\"]}},"
+         "{\"name\": \"d\", \"op\": \"Const\", \"dtype\": \"float32\", \"shape\": [1], \"value\": {\"dtype\": \"float32\", "
+         "\"shape\": [1], \"data\": \"AAAAAA==\"}},"
+         "{\"name\": \"pe\", \"op\": \"ParseExample\", \"dtype\": \"float32\", \"shape\": [-1, 3], \"inputs\": [\"s\", \"k\", "
+         "\"d\"], \"attr\": {\"i\": [1, 3, 0, 0, 0, 0, 0, 0, 0, 1]}}",
+         "node 'pe' (ParseExample): the default value 'd' is float32 [1], the feature is float32 [3]", EST_ERR_FORMAT},
+        {"{\"name\": \"e\", \"op\": \"EmbeddingLookupSparse\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": "
+         "[\"x\", \"i\", \"i\", \"i\"], \"attr\": {\"i\": [1, 0, 6, -1]}}",
+         "node 'e' (EmbeddingLookupSparse): attr i[2] (rows_like input) is 6, must be in [-1, 4]", EST_ERR_FORMAT},
+        {"{\"name\": \"v\", \"op\": \"LookupTableFindV2\", \"dtype\": \"int64\", \"shape\": [-1], \"inputs\": [\"s\", \"s\", "
+         "\"i\"]}",
+         "node 'v' (LookupTableFindV2): inputs 1 (vocabulary) and 2 (table) must be Const nodes", EST_ERR_FORMAT},
+        /* ops an inference export never holds; shapes too big to count */
+        {"{\"name\": \"g\", \"op\": \"MaxPoolGrad\", \"dtype\": \"float32\", \"shape\": [-1, 6, 6, 2], \"inputs\": [\"img\", "
+         "\"img\"], \"attr\": {\"i\": [1, 1, 1, 1, 1]}}",
+         "node 'g' (MaxPoolGrad): MaxPoolGrad is a gradient or training op", EST_ERR_FORMAT},
+        {"{\"name\": \"p\", \"op\": \"Placeholder\", \"dtype\": \"float32\", \"shape\": [1099511627776, 1099511627776]}",
+         "node 'p' (Placeholder): shape [1099511627776,1099511627776] holds more than 2^40 elements", EST_ERR_FORMAT},
+    };
+    size_t k;
+    est_saved_model *m = NULL;
+    /* the placeholders alone, and a well-formed node of each family, load */
+    REQUIRE_OK(tl_doc_load(NULL, NULL, &m));
+    est_saved_model_free(m);
+    REQUIRE_OK(tl_doc_load("{\"name\": \"c\", \"op\": \"Conv2D\", \"dtype\": \"float32\", \"shape\": [-1, 3, 3, 4], "
+                           "\"inputs\": [\"img\", \"f\"], \"attr\": {\"i\": [2, 2, 2, 1, 1, -1, -1, -1, -1]}},"
+                           "{\"name\": \"r\", \"op\": \"LeakyRelu\", \"dtype\": \"float32\", \"shape\": [-1, 3, 3, 4], "
+                           "\"inputs\": [\"c\"], \"attr\": {\"f\": [0.2]}},"
+                           "{\"name\": \"g\", \"op\": \"GatherV2\", \"dtype\": \"string\", \"shape\": [-1], "
+                           "\"inputs\": [\"s\", \"i\"]}",
+                           NULL, &m));
+    est_saved_model_free(m);
+    for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        est_status st = tl_doc_load(cases[k].node, NULL, &m);
+        CHECK_MSG(st == cases[k].code, "case %d: status %d, expected %d (%s)", (int)k, (int)st, (int)cases[k].code,
+                  est_last_error());
+        CHECK_STR_CONTAINS(est_last_error(), cases[k].msg);
+        CHECK(m == NULL);
+    }
+}
+
+/* What only the fed values decide fails at run time with a message, never out of bounds. */
+TEST(loader_run_time_errors)
+{
+    est_saved_model *m = NULL;
+    est_tensor *x = NULL, *ix = NULL;
+    est_named_tensor in[2];
+    const est_named_tensor *outs;
+    int n;
+    REQUIRE_OK(tl_doc_load(
+        "{\"name\": \"g\", \"op\": \"GatherV2\", \"dtype\": \"float32\", \"shape\": [-1, 4], \"inputs\": [\"x\", \"i\"]},"
+        "{\"name\": \"r\", \"op\": \"Reshape\", \"dtype\": \"float32\", \"shape\": [-1, 3], \"inputs\": [\"x\"], "
+        "\"attr\": {\"i\": [2, -1, 3]}},"
+        "{\"name\": \"rl\", \"op\": \"ReshapeLike\", \"dtype\": \"float32\", \"shape\": [-1], \"inputs\": [\"x\", \"i\"]}",
+        "{\"gather\": {\"inputs\": {\"x\": {\"name\": \"x:0\", \"dtype\": \"float32\", \"shape\": [-1, 4]}, \"i\": "
+        "{\"name\": \"i:0\", \"dtype\": \"int64\", \"shape\": [-1]}}, \"outputs\": {\"y\": {\"name\": \"g:0\", "
+        "\"dtype\": \"float32\", \"shape\": [-1, 4]}}},"
+        "\"reshape\": {\"inputs\": {\"x\": {\"name\": \"x:0\", \"dtype\": \"float32\", \"shape\": [-1, 4]}}, \"outputs\": "
+        "{\"y\": {\"name\": \"r:0\", \"dtype\": \"float32\", \"shape\": [-1, 3]}}},"
+        "\"reshape_like\": {\"inputs\": {\"x\": {\"name\": \"x:0\", \"dtype\": \"float32\", \"shape\": [-1, 4]}, \"i\": "
+        "{\"name\": \"i:0\", \"dtype\": \"int64\", \"shape\": [-1]}}, \"outputs\": {\"y\": {\"name\": \"rl:0\", "
+        "\"dtype\": \"float32\", \"shape\": [-1]}}}}",
+        &m));
+    REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape2(2, 4), &x));
+    REQUIRE_OK(est_tensor_new(EST_DTYPE_I64, est_shape1(3), &ix));
+    memset(x->data, 0, x->nbytes);
+    ((int64_t *)ix->data)[0] = 1;
+    ((int64_t *)ix->data)[1] = 7; /* out of range: x has 2 rows */
+    ((int64_t *)ix->data)[2] = 0;
+    in[0].name = "x";
+    in[0].tensor = *x;
+    in[1].name = "i";
+    in[1].tensor = *ix;
+    CHECK_STATUS(est_saved_model_run(m, "gather", in, 2, &outs, &n), EST_ERR_INVALID_ARGUMENT);
+    CHECK_STR_CONTAINS(est_last_error(), "signature 'gather': GatherV2 'g'");
+    CHECK_STR_CONTAINS(est_last_error(), "7 is not in [0, 2)");
+    ((int64_t *)ix->data)[1] = -1;
+    CHECK_STATUS(est_saved_model_run(m, "gather", in, 2, &outs, &n), EST_ERR_INVALID_ARGUMENT);
+    ((int64_t *)ix->data)[1] = 1;
+    REQUIRE_OK(est_saved_model_run(m, "gather", in, 2, &outs, &n));
+    CHECK(n == 1 && outs[0].tensor.shape.dims[0] == 3);
+    /* 8 elements do not reshape to [?, 3] */
+    CHECK_STATUS(est_saved_model_run(m, "reshape", in, 1, &outs, &n), EST_ERR_SHAPE);
+    CHECK_STR_CONTAINS(est_last_error(), "Reshape 'r': cannot reshape [2,4] (8 elements) to [?,3]");
+    /* 8 elements are not like 3 */
+    CHECK_STATUS(est_saved_model_run(m, "reshape_like", in, 2, &outs, &n), EST_ERR_SHAPE);
+    CHECK_STR_CONTAINS(est_last_error(), "cannot reshape [2,4] (8 elements) like [3] (3 elements)");
+    est_tensor_free(x);
+    est_tensor_free(ix);
+    est_saved_model_free(m);
+}
+
+/* ---- mutation fuzzing of a real export ---- */
+
+/* img [?,6,6,2] -> conv 3x3 SAME relu + batch norm + max pool, separable conv, padded average pool,
+ * spatial mean, concatenated, gathered, dense tanh, dense -> softmax / argmax. */
+static est_status tl_fz_model_fn(est_graph *g, const est_features *f, est_node *labels, est_mode mode,
+                                 const est_params *params, const est_run_config *cfg, est_spec *spec)
+{
+    static const int64_t pads[8] = {0, 0, 1, 1, 1, 1, 0, 0};
+    static const int32_t perm[3] = {2, 0, 1};
+    est_conv_layer_args conv;
+    est_dense_args d;
+    est_reduce_args ra;
+    est_tensor *pt = NULL;
+    est_node *img = est_features_get(f, "img"), *h, *xs[4], *c, *logits, *loss;
+    est_optimizer_desc o;
+    (void)params;
+    (void)cfg;
+    memset(&conv, 0, sizeof conv);
+    conv.padding = EST_PADDING_SAME;
+    conv.activation = EST_ACTIVATION_RELU;
+    h = est_conv2d_layer(g, img, 4, 3, 3, &conv);
+    h = est_batch_normalization(g, h, mode == EST_MODE_TRAIN, NULL);
+    xs[0] = est_reshape(g, est_max_pooling2d(g, h, 2, 2, NULL), est_shape2(-1, 36));
+    memset(&conv, 0, sizeof conv);
+    conv.strides[0] = conv.strides[1] = 2;
+    conv.depth_multiplier = 2;
+    xs[1] = est_flatten(g, est_separable_conv2d_layer(g, img, 3, 3, 3, &conv)); /* [?, 2*2*3] */
+    xs[2] = est_reshape(g, est_average_pooling2d(g, est_pad(g, img, pads, EST_PAD_MODE_CONSTANT, 0.0f), 2, 2, NULL),
+                        est_shape2(-1, 32));
+    memset(&ra, 0, sizeof ra);
+    ra.axes[0] = 1;
+    ra.axes[1] = 2;
+    ra.n_axes = 2;
+    xs[3] = est_reduce_mean(g, img, &ra);
+    c = est_concat(g, xs, 4, 1); /* [?, 82] */
+    memset(&d, 0, sizeof d);
+    d.activation = EST_ACTIVATION_TANH;
+    h = est_dense(g, c, 6, &d);
+    logits = est_dense(g, h, 3, NULL);
+    if (est_tensor_from_data(EST_DTYPE_I32, est_shape1(3), perm, &pt) != EST_OK) return EST_ERR_OUT_OF_MEMORY;
+    logits = est_gather(g, logits, est_constant(g, pt), 1);
+    est_tensor_free(pt);
+    est_spec_add_prediction(spec, "probabilities", est_softmax(g, logits, -1));
+    est_spec_add_prediction(spec, "classes", est_argmax(g, logits, 1, EST_DTYPE_DEFAULT));
+    if (mode == EST_MODE_PREDICT) return est_graph_status(g);
+    loss = est_losses_sparse_softmax_cross_entropy(g, labels, logits, NULL);
+    est_spec_set_loss(spec, loss);
+    memset(&o, 0, sizeof o);
+    o.learning_rate = 0.05f;
+    est_spec_set_train_op(spec, est_minimize(g, &o, loss, NULL, 0, est_get_or_create_global_step(g)));
+    return est_graph_status(g);
+}
+
+static est_tensor *tl_fz_x, *tl_fz_y;
+
+static est_status tl_fz_input_fn(est_mode mode, const est_params *p, void *user, est_dataset **out)
+{
+    est_numpy_input_args a;
+    const char *names[1] = {"img"};
+    (void)p;
+    (void)user;
+    memset(&a, 0, sizeof a);
+    a.n_x = 1;
+    a.x_names = names;
+    a.x = tl_fz_x;
+    a.y = mode == EST_MODE_PREDICT ? NULL : tl_fz_y;
+    a.batch_size = 8;
+    a.num_epochs = mode == EST_MODE_TRAIN ? -1 : 1;
+    a.shuffle = -1;
+    return est_numpy_input_fn(&a, out);
+}
+
+/* Train the model 3 steps and export it; returns the export dir (or "" after printing why). */
+static const char *tl_fz_export(void)
+{
+    static char out[1024];
+    est_estimator_desc desc;
+    est_run_config c;
+    est_estimator *e = NULL;
+    est_receiver *r = NULL;
+    est_raw_feature rf;
+    est_train_args ta;
+    char mdir[512], base[512];
+    uint64_t s = 99;
+    int64_t i;
+    if (out[0]) return out;
+    est_tensor_new(EST_DTYPE_F32, est_shape4(16, 6, 6, 2), &tl_fz_x);
+    est_tensor_new(EST_DTYPE_I32, est_shape1(16), &tl_fz_y);
+    for (i = 0; i < 16 * 72; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        ((float *)tl_fz_x->data)[i] = (float)((s >> 40) & 0xFFFF) / 32768.0f - 1.0f;
+    }
+    for (i = 0; i < 16; i++) ((int32_t *)tl_fz_y->data)[i] = (int32_t)(i % 3);
+    snprintf(mdir, sizeof mdir, "%s/tl_fz_model", test_tmpdir());
+    snprintf(base, sizeof base, "%s/tl_fz_export", test_tmpdir());
+    memset(&c, 0, sizeof c);
+    c.model_dir = mdir;
+    c.tf_random_seed = 5;
+    memset(&desc, 0, sizeof desc);
+    desc.model_fn = tl_fz_model_fn;
+    desc.config = &c;
+    desc.logger.min_level = EST_LOG_LEVEL_ERROR;
+    desc.progress_bar = -1;
+    memset(&ta, 0, sizeof ta);
+    ta.input_fn = tl_fz_input_fn;
+    ta.steps = 3;
+    memset(&rf, 0, sizeof rf);
+    rf.name = "img";
+    rf.dtype = EST_DTYPE_F32;
+    rf.shape = est_shape3(6, 6, 2);
+    if (est_estimator_new(&desc, &e) != EST_OK || est_estimator_train(e, &ta, NULL) != EST_OK ||
+        est_build_raw_serving_input_receiver_fn(&rf, 1, 0, &r) != EST_OK ||
+        est_estimator_export_saved_model(e, base, r, NULL, NULL, out, sizeof out) != EST_OK) {
+        printf("tl_fz_export: %s\n", est_last_error());
+        out[0] = 0;
+    }
+    est_receiver_free(r);
+    est_estimator_free(e);
+    return out;
+}
+
+/* Mutation kinds, applied to one graph node while the document is copied. */
+enum {
+    TL_IN_DROP,   /* remove input arg */
+    TL_IN_ADD,    /* append an input: the previous node, the first node, input 0 again */
+    TL_IN_SWAP,   /* input arg / 4 becomes another earlier node */
+    TL_IN_CLEAR,  /* no inputs at all */
+    TL_ATTR_DEL,  /* no attr object */
+    TL_I_DEL,     /* remove i[arg] */
+    TL_I_SET,     /* i[arg / 12] = a special value */
+    TL_I_TYPE,    /* i[arg / 4] becomes a string, a fraction, null or a bool */
+    TL_I_APPEND,  /* append 1, -1 or 2^40, or pad to 25 entries */
+    TL_F_SET,     /* f[arg / 6] = a special value */
+    TL_ATTR_SET,  /* replace attr: {i: [1]}, {i: [-1, -1]}, {f: [0.5, 0.5, 0.5, 0.5, 0.5]}, "attr" */
+    TL_DTYPE,     /* another dtype (or not one) */
+    TL_SHAPE,     /* another shape */
+    TL_OP,        /* another op with the same inputs and attributes */
+    TL_KINDS
+};
+
+static const int64_t tl_ivals[12] = {-1, 0, 1, 2, 3, 5, -2, (int64_t)1 << 31, (int64_t)1 << 40, -((int64_t)1 << 40),
+                                     INT64_MAX, INT64_MIN};
+
+typedef struct tl_mut {
+    size_t node;
+    int kind, arg;
+} tl_mut;
+
+static void tl_emit(est_json_writer *w, const est_json *v)
+{
+    size_t i;
+    switch (v->type) {
+    case EST_JSON_NULL: est_json_null(w); break;
+    case EST_JSON_BOOL: est_json_bool(w, v->boolean); break;
+    case EST_JSON_NUMBER:
+        if (v->is_int) est_json_int(w, v->integer);
+        else est_json_double(w, v->number);
+        break;
+    case EST_JSON_STRING: est_json_string_n(w, v->str, v->len); break;
+    case EST_JSON_ARRAY:
+        est_json_begin_array(w);
+        for (i = 0; i < v->count; i++) tl_emit(w, &v->items[i]);
+        est_json_end_array(w);
+        break;
+    default:
+        est_json_begin_object(w);
+        for (i = 0; i < v->count; i++) {
+            est_json_key_n(w, v->members[i].key, v->members[i].key_len);
+            tl_emit(w, &v->members[i].value);
+        }
+        est_json_end_object(w);
+        break;
+    }
+}
+
+/* How many arguments kind takes on node nd (0: not applicable). */
+static int tl_nargs(const est_json *nd, int kind)
+{
+    const est_json *in = est_json_get(nd, "inputs"), *at = est_json_get(nd, "attr");
+    const est_json *ai = est_json_get(at, "i"), *af = est_json_get(at, "f");
+    int ni = in ? (int)in->count : 0, na = ai ? (int)ai->count : 0, nf = af ? (int)af->count : 0;
+    switch (kind) {
+    case TL_IN_DROP: return ni;
+    case TL_IN_ADD: return 3;
+    case TL_IN_SWAP: return 4 * ni;
+    case TL_IN_CLEAR: return ni ? 1 : 0;
+    case TL_ATTR_DEL: return at ? 1 : 0;
+    case TL_I_DEL: return na;
+    case TL_I_SET: return 12 * na;
+    case TL_I_TYPE: return 4 * na;
+    case TL_I_APPEND: return 4;
+    case TL_F_SET: return 6 * nf;
+    case TL_ATTR_SET: return 4;
+    case TL_DTYPE: return 10;
+    case TL_SHAPE: return 6;
+    default: return 24; /* TL_OP */
+    }
+}
+
+static void tl_emit_inputs(est_json_writer *w, const est_json *in, const est_json *nodes, const tl_mut *m)
+{
+    size_t j, n = in ? in->count : 0;
+    est_json_key(w, "inputs");
+    est_json_begin_array(w);
+    for (j = 0; j < n; j++) {
+        if (m->kind == TL_IN_DROP && (size_t)m->arg == j) continue;
+        if (m->kind == TL_IN_SWAP && (size_t)m->arg / 4 == j)
+            est_json_string(w, est_json_get(&nodes->items[(m->node * 31 + (size_t)m->arg * 7) % m->node], "name")->str);
+        else
+            tl_emit(w, &in->items[j]);
+    }
+    if (m->kind == TL_IN_ADD) {
+        const est_json *src = m->arg == 0 ? &nodes->items[m->node - 1] : &nodes->items[0];
+        if (m->arg == 2 && n) tl_emit(w, &in->items[0]);
+        else est_json_string(w, est_json_get(src, "name")->str);
+    }
+    est_json_end_array(w);
+}
+
+static void tl_emit_attr(est_json_writer *w, const est_json *at, const tl_mut *m)
+{
+    const est_json *ai = est_json_get(at, "i"), *af = est_json_get(at, "f");
+    size_t j, na = ai ? ai->count : 0, nf = af ? af->count : 0;
+    est_json_key(w, "attr");
+    if (m->kind == TL_ATTR_SET) {
+        if (m->arg == 3) {
+            est_json_string(w, "attr");
+            return;
+        }
+        est_json_begin_object(w);
+        est_json_key(w, m->arg == 2 ? "f" : "i");
+        est_json_begin_array(w);
+        for (j = 0; j < (m->arg == 0 ? 1u : m->arg == 1 ? 2u : 5u); j++) {
+            if (m->arg == 2) est_json_double(w, 0.5);
+            else est_json_int(w, m->arg == 0 ? 1 : -1);
+        }
+        est_json_end_array(w);
+        est_json_end_object(w);
+        return;
+    }
+    est_json_begin_object(w);
+    if (ai || m->kind == TL_I_APPEND) {
+        est_json_key(w, "i");
+        est_json_begin_array(w);
+        for (j = 0; j < na; j++) {
+            if (m->kind == TL_I_DEL && (size_t)m->arg == j) continue;
+            if (m->kind == TL_I_SET && (size_t)m->arg / 12 == j) est_json_int(w, tl_ivals[m->arg % 12]);
+            else if (m->kind == TL_I_TYPE && (size_t)m->arg / 4 == j) {
+                if (m->arg % 4 == 0) est_json_string(w, "3");
+                else if (m->arg % 4 == 1) est_json_double(w, 1.5);
+                else if (m->arg % 4 == 2) est_json_null(w);
+                else est_json_bool(w, 1);
+            } else {
+                tl_emit(w, &ai->items[j]);
+            }
+        }
+        if (m->kind == TL_I_APPEND) {
+            if (m->arg < 3) est_json_int(w, m->arg == 0 ? 1 : m->arg == 1 ? -1 : (int64_t)1 << 40);
+            else
+                for (j = na; j < 25; j++) est_json_int(w, 1);
+        }
+        est_json_end_array(w);
+    }
+    if (af) {
+        est_json_key(w, "f");
+        est_json_begin_array(w);
+        for (j = 0; j < nf; j++) {
+            if (m->kind == TL_F_SET && (size_t)m->arg / 6 == j) {
+                switch (m->arg % 6) {
+                case 0: est_json_double(w, -1.0); break;
+                case 1: est_json_double(w, 0.0); break;
+                case 2: est_json_double(w, 1e30); break;
+                case 3: est_json_string(w, "nan"); break;
+                case 4: est_json_string(w, "inf"); break;
+                default: est_json_string(w, "x"); break;
+                }
+            } else {
+                tl_emit(w, &af->items[j]);
+            }
+        }
+        est_json_end_array(w);
+    }
+    est_json_end_object(w);
+}
+
+static void tl_emit_node(est_json_writer *w, const est_json *nd, const est_json *nodes, const tl_mut *m)
+{
+    static const char *dtypes[10] = {"float32", "float64", "int32", "int64", "uint8", "bool", "string", "float16", "", NULL};
+    size_t i, k;
+    int has_in = 0, has_attr = 0;
+    est_json_begin_object(w);
+    for (i = 0; i < nd->count; i++) {
+        const est_json_member *mm = &nd->members[i];
+        if (strcmp(mm->key, "inputs") == 0) {
+            has_in = 1;
+            if (m->kind != TL_IN_CLEAR) tl_emit_inputs(w, &mm->value, nodes, m);
+        } else if (strcmp(mm->key, "attr") == 0) {
+            has_attr = 1;
+            if (m->kind != TL_ATTR_DEL) tl_emit_attr(w, &mm->value, m);
+        } else if (strcmp(mm->key, "dtype") == 0 && m->kind == TL_DTYPE) {
+            est_json_key(w, "dtype");
+            if (dtypes[m->arg]) est_json_string(w, dtypes[m->arg]);
+            else est_json_int(w, 3);
+        } else if (strcmp(mm->key, "shape") == 0 && m->kind == TL_SHAPE) {
+            const est_json *sh = &mm->value;
+            est_json_key(w, "shape");
+            est_json_begin_array(w);
+            if (m->arg == 1) est_json_int(w, -1);
+            if (m->arg == 2) {
+                est_json_int(w, (int64_t)1 << 40);
+                est_json_int(w, (int64_t)1 << 40);
+            }
+            if (m->arg == 3) est_json_int(w, -1);
+            for (k = 0; (m->arg == 3 || m->arg == 4 || m->arg == 5) && k < sh->count; k++) {
+                if (m->arg == 4 && k + 1 == sh->count) break;
+                if (m->arg == 5) est_json_int(w, 1);
+                else tl_emit(w, &sh->items[k]);
+            }
+            est_json_end_array(w);
+        } else if (strcmp(mm->key, "op") == 0 && m->kind == TL_OP) {
+            est_json_key(w, "op");
+            est_json_string(w, est_op_name((est_op)(1 + (m->node * 17 + (size_t)m->arg * 29) % (EST_OP_COUNT - 1))));
+        } else {
+            est_json_key_n(w, mm->key, mm->key_len);
+            tl_emit(w, &mm->value);
+        }
+    }
+    if (!has_in && m->kind == TL_IN_ADD) tl_emit_inputs(w, NULL, nodes, m);
+    if (!has_attr && (m->kind == TL_ATTR_SET || m->kind == TL_I_APPEND)) tl_emit_attr(w, NULL, m);
+    est_json_end_object(w);
+}
+
+/* The document with mutation m (m->kind < 0: unchanged). */
+static est_status tl_mutate(const est_json *root, const tl_mut *m, est_json_writer *w, const char **text, size_t *len)
+{
+    size_t i, j;
+    est_json_begin_object(w);
+    for (i = 0; i < root->count; i++) {
+        const est_json_member *mm = &root->members[i];
+        est_json_key_n(w, mm->key, mm->key_len);
+        if (strcmp(mm->key, "graph") == 0) {
+            const est_json *nodes = est_json_get(&mm->value, "nodes");
+            est_json_begin_object(w);
+            est_json_key(w, "nodes");
+            est_json_begin_array(w);
+            for (j = 0; j < nodes->count; j++) {
+                if (m->kind >= 0 && j == m->node) tl_emit_node(w, &nodes->items[j], nodes, m);
+                else tl_emit(w, &nodes->items[j]);
+            }
+            est_json_end_array(w);
+            est_json_end_object(w);
+        } else {
+            tl_emit(w, &mm->value);
+        }
+    }
+    est_json_end_object(w);
+    return est_json_writer_result(w, text, len);
+}
+
+/* Write the CRC32C of text into the weights' metadata, as export does. */
+static int tl_set_crc(unsigned char *wts, size_t wn, const char *text, size_t len)
+{
+    static const char key[] = "\"saved_model_json_crc32c\":\"";
+    size_t i, kl = sizeof key - 1;
+    char hex[16];
+    for (i = 8; i + kl + 8 <= wn; i++)
+        if (memcmp(wts + i, key, kl) == 0) {
+            snprintf(hex, sizeof hex, "%08x", (unsigned)est_crc32c(0, text, len));
+            memcpy(wts + i + kl, hex, 8);
+            return 1;
+        }
+    return 0;
+}
+
+TEST(loader_mutation_fuzz)
+{
+    const char *dir = tl_fz_export();
+    char p[1200];
+    void *json = NULL, *w = NULL;
+    size_t jn = 0, wn = 0, node;
+    est_json_doc *doc = NULL;
+    const est_json *root, *nodes;
+    est_json_parse_args pa;
+    est_tensor *x = NULL;
+    est_named_tensor in;
+    int n_total = 0, n_loaded = 0, n_ran = 0, kind, arg;
+    REQUIRE(dir[0]);
+    snprintf(p, sizeof p, "%s/saved_model.json", dir);
+    REQUIRE_OK(est_read_file(p, &json, &jn));
+    snprintf(p, sizeof p, "%s/variables/variables.safetensors", dir);
+    REQUIRE_OK(est_read_file(p, &w, &wn));
+    memset(&pa, 0, sizeof pa);
+    REQUIRE_OK(est_json_parse((const char *)json, jn, &pa, &doc));
+    root = est_json_root(doc);
+    nodes = est_json_get(est_json_get(root, "graph"), "nodes");
+    REQUIRE(nodes && nodes->count > 40);
+    REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape4(2, 6, 6, 2), &x));
+    memcpy(x->data, tl_fz_x->data, x->nbytes);
+    in.name = "img";
+    in.tensor = *x;
+    for (node = 0; node <= nodes->count; node++) {
+        for (kind = node ? 0 : TL_KINDS - 1; kind < TL_KINDS; kind++) {
+            /* node == count: the unmutated document once, which must load and run */
+            int na = node < nodes->count ? tl_nargs(&nodes->items[node], kind) : 1;
+            for (arg = 0; arg < na; arg++) {
+                tl_mut m;
+                est_json_writer *jw = NULL;
+                est_saved_model *sm = NULL;
+                const est_named_tensor *outs;
+                const char *text;
+                size_t len;
+                int n_out;
+                est_status st;
+                m.node = node;
+                m.kind = node < nodes->count ? kind : -1;
+                m.arg = arg;
+                REQUIRE_OK(est_json_writer_new(NULL, &jw));
+                REQUIRE_OK(tl_mutate(root, &m, jw, &text, &len));
+                REQUIRE(tl_set_crc((unsigned char *)w, wn, text, len));
+                n_total++;
+                st = est_saved_model_load_from_memory(text, len, w, wn, &sm);
+                if (m.kind < 0) CHECK_MSG(st == EST_OK, "unmutated: %s", est_last_error());
+                if (st == EST_OK) {
+                    n_loaded++;
+                    st = est_saved_model_run(sm, NULL, &in, 1, &outs, &n_out);
+                    if (m.kind < 0) CHECK_MSG(st == EST_OK, "unmutated run: %s", est_last_error());
+                    n_ran += st == EST_OK;
+                } else {
+                    /* every rejection says where */
+                    CHECK_MSG(strstr(est_last_error(), "saved_model.json") || strstr(est_last_error(), "variables"),
+                              "node %d kind %d arg %d: %s", (int)node, kind, arg, est_last_error());
+                }
+                est_saved_model_free(sm);
+                est_json_writer_free(jw);
+            }
+        }
+    }
+    printf("  %d mutations of %d nodes: %d loaded, %d of those ran\n", n_total, (int)nodes->count, n_loaded, n_ran);
+    CHECK(n_total >= 2000);
+    CHECK(n_loaded < n_total / 2);
+    est_tensor_free(x);
+    est_json_doc_free(doc);
+    est_free(json);
+    est_free(w);
+}

@@ -383,8 +383,14 @@ EST_PRIVATE est_status est__fc_indicator_infer(const est_node *n, const est_shap
 {
     int64_t rows = n->attr.i[3];
     if (in[0].rank != 1) return est__infer_error(n, EST_ERR_SHAPE, "ids must be [nnz], got %s", est__sstr(&in[0]));
-    if (in[1].rank != 2 || (in[1].dims[0] >= 0 && in[0].dims[0] >= 0 && in[1].dims[0] != in[0].dims[0]))
+    if (in[1].rank != 2 || (in[1].dims[0] >= 0 && in[0].dims[0] >= 0 && in[1].dims[0] != in[0].dims[0]) ||
+        (in[1].dims[1] >= 0 && in[1].dims[1] != 2))
         return est__infer_error(n, EST_ERR_SHAPE, "indices %s must be [nnz, 2] for ids %s", est__sstr(&in[1]),
+                                est__sstr(&in[0]));
+    /* the kernel reads one weight per id (checked again with the run-time shapes) */
+    if (n->attr.i[4] >= 0 && (in[n->attr.i[4]].rank != 1 || (in[n->attr.i[4]].dims[0] >= 0 && in[0].dims[0] >= 0 &&
+                                                               in[n->attr.i[4]].dims[0] != in[0].dims[0])))
+        return est__infer_error(n, EST_ERR_SHAPE, "weights %s must be [nnz] for ids %s", est__sstr(&in[n->attr.i[4]]),
                                 est__sstr(&in[0]));
     if (n->attr.i[2] >= 0) {
         const est_shape *rl = &in[n->attr.i[2]];

@@ -168,6 +168,23 @@ EST_PRIVATE const est__stm_entry *est__stm_find(const est__stm *s, const char *n
 
 /* ---- JSON helpers ----------------------------------------------------------------------------- */
 
+/* Product of the known (> 0) dims of n values, or -1 past `limit` (zeros do not excuse the others:
+ * est_shape_numel multiplies in order). */
+EST_PRIVATE int64_t est__lv_prod(const int64_t *d, int n, int64_t limit)
+{
+    int64_t p = 1;
+    int i, zero = 0;
+    for (i = 0; i < n; i++) {
+        if (d[i] <= 0) {
+            zero |= d[i] == 0;
+            continue;
+        }
+        if (d[i] > limit / p) return -1;
+        p *= d[i];
+    }
+    return zero ? 0 : p;
+}
+
 EST_PRIVATE est_status est__lj_shape(const est_json *v, const char *what, est_shape *out)
 {
     size_t i;
@@ -183,6 +200,10 @@ EST_PRIVATE est_status est__lj_shape(const est_json *v, const char *what, est_sh
                               (unsigned long)i);
         out->dims[i] = v->items[i].integer;
     }
+    /* so that est_shape_numel of any shape from the file cannot overflow */
+    if (est__lv_prod(out->dims, out->rank, (int64_t)1 << 40) < 0)
+        return est__error(EST_ERR_FORMAT, "saved_model.json: %s: shape %s holds more than 2^40 elements", what,
+                          est__sstr(out));
     return EST_OK;
 }
 
@@ -289,6 +310,573 @@ EST_PRIVATE est_node *est__load_const(est_graph *g, const char *name, est_tensor
     return n;
 }
 
+/* ---- per-op validation ---------------------------------------------------------------------------
+ * The loader creates nodes directly from the file's attributes (it cannot call the public builders:
+ * those name nodes themselves and several are private to training code), so everything a builder
+ * checks is checked here first, before any node is created: the input count, each input's dtype,
+ * the node's dtype, every attribute's range, and that attributes the op does not use are 0. The op's
+ * shape function then checks shapes (again at run time with the fed shapes). Gradient and optimizer
+ * ops are refused: an export holds the PREDICT graph only. */
+
+#define EST__LV_DT(dt) (1u << (unsigned)(dt))
+#define EST__LV_F32 EST__LV_DT(EST_DTYPE_F32)
+#define EST__LV_I64 EST__LV_DT(EST_DTYPE_I64)
+#define EST__LV_BOOL EST__LV_DT(EST_DTYPE_BOOL)
+#define EST__LV_STR EST__LV_DT(EST_DTYPE_STRING)
+#define EST__LV_IDX (EST__LV_DT(EST_DTYPE_I32) | EST__LV_I64)
+#define EST__LV_ARITH (EST__LV_F32 | EST__LV_IDX)
+#define EST__LV_NUM (EST__LV_ARITH | EST__LV_DT(EST_DTYPE_F64) | EST__LV_DT(EST_DTYPE_U8) | EST__LV_BOOL)
+#define EST__LV_ALL (EST__LV_NUM | EST__LV_STR)
+#define EST__LV_KEY (EST__LV_IDX | EST__LV_STR)
+/* Bounds: a size an attribute gives, a stride/kernel/dilation, and a node's element count (known
+ * dims only; a dynamic batch multiplies it by fed data, which stays far from int64 overflow). */
+#define EST__LV_SIZE ((int64_t)1 << 31)
+#define EST__LV_STEP ((int64_t)1 << 20)
+#define EST__LV_NUMEL ((int64_t)1 << 34)
+#define EST__LV_BIG ((int64_t)1 << 62)
+
+typedef struct est__lv {
+    const char *what; /* "node 'x' (Op)" */
+    const char *op;
+    est_node *const *in;
+    int n_in;
+    est_dtype dt;
+    const est__attrs *at;
+    uint32_t iused; /* bit k: i[k] is one of the op's attributes */
+    int fused;      /* f[0 .. fused-1] are */
+} est__lv;
+
+EST_PRIVATE est_status est__lv_fail(const est__lv *v, const char *fmt, ...) EST__PRINTF(2, 3);
+EST_PRIVATE est_status est__lv_fail(const est__lv *v, const char *fmt, ...)
+{
+    char msg[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return est__error(EST_ERR_FORMAT, "saved_model.json: %s: %s", v->what, msg);
+}
+
+EST_PRIVATE const char *est__lv_dts(unsigned set, char *buf, size_t cap)
+{
+    size_t l = 0;
+    int d;
+    buf[0] = 0;
+    for (d = 1; d < (int)EST_DTYPE_COUNT && l + 2 < cap; d++)
+        if (set & EST__LV_DT(d))
+            l += (size_t)est__snprintf(buf + l, cap - l, "%s%s", l ? "/" : "", est_dtype_name((est_dtype)d));
+    return buf;
+}
+
+EST_PRIVATE est_status est__lv_arity(const est__lv *v, int lo, int hi)
+{
+    if (v->n_in >= lo && v->n_in <= hi) return EST_OK;
+    if (lo == hi) return est__lv_fail(v, "has %d inputs; %s takes %d", v->n_in, v->op, lo);
+    return est__lv_fail(v, "has %d inputs; %s takes %d to %d", v->n_in, v->op, lo, hi);
+}
+
+/* Input k's dtype is in `set` (and, when same >= 0, equal to input same's). */
+EST_PRIVATE est_status est__lv_in(const est__lv *v, int k, unsigned set, int same)
+{
+    const est_node *x = v->in[k];
+    char b[96];
+    if (!(set & EST__LV_DT(x->dtype)))
+        return est__lv_fail(v, "input %d ('%s') is %s, expected %s", k, x->name, est_dtype_name(x->dtype),
+                            est__lv_dts(set, b, sizeof b));
+    if (same >= 0 && x->dtype != v->in[same]->dtype)
+        return est__lv_fail(v, "input %d ('%s') is %s but input %d ('%s') is %s; %s needs equal dtypes", k, x->name,
+                            est_dtype_name(x->dtype), same, v->in[same]->name, est_dtype_name(v->in[same]->dtype),
+                            v->op);
+    return EST_OK;
+}
+
+/* Inputs from..n_in-1 all in `set` with input from's dtype. */
+EST_PRIVATE est_status est__lv_ins(const est__lv *v, int from, unsigned set)
+{
+    est_status st;
+    int k;
+    for (k = from; k < v->n_in; k++)
+        if ((st = est__lv_in(v, k, set, k > from ? from : -1)) != EST_OK) return st;
+    return EST_OK;
+}
+
+EST_PRIVATE est_status est__lv_int(est__lv *v, int k, const char *name, int64_t lo, int64_t hi)
+{
+    v->iused |= 1u << k;
+    if (v->at->i[k] >= lo && v->at->i[k] <= hi) return EST_OK;
+    return est__lv_fail(v, "attr i[%d] (%s) is %lld, must be in [%lld, %lld]", k, name, (long long)v->at->i[k],
+                        (long long)lo, (long long)hi);
+}
+
+/* A bit mask of axes of a rank-r input. */
+EST_PRIVATE est_status est__lv_mask(est__lv *v, int k, const char *name, int r)
+{
+    return est__lv_int(v, k, name, 0, ((int64_t)1 << r) - 1);
+}
+
+EST_PRIVATE est_status est__lv_rank(const est__lv *v, int k, int lo, int hi)
+{
+    const est_node *x = v->in[k];
+    if (x->shape.rank >= lo && x->shape.rank <= hi) return EST_OK;
+    return est__lv_fail(v, "input %d ('%s') has shape %s; %s needs rank %d to %d", k, x->name, est__sstr(&x->shape),
+                        v->op, lo, hi);
+}
+
+/* The op's table: arity, input and output dtypes, attribute ranges. *want gets the node's dtype. */
+EST_PRIVATE est_status est__lv_op(est__lv *v, est_op op, est_dtype *want)
+{
+    est_node *const *in = v->in;
+    const int64_t *ai = v->at->i;
+    est_status st = EST_OK;
+    int r0 = v->n_in > 0 ? in[0]->shape.rank : 0, k;
+    *want = v->n_in > 0 ? in[0]->dtype : EST_DTYPE_F32;
+#define EST__LV_TRY(e)                                                                                 \
+    do {                                                                                               \
+        if ((st = (e)) != EST_OK) return st;                                                           \
+    } while (0)
+    switch (op) {
+    case EST_OP_PLACEHOLDER:
+    case EST_OP_CONST:
+    case EST_OP_VARIABLE:
+    case EST_OP_NO_OP:
+        *want = v->dt; /* checked against the value, the store or the op once created */
+        return est__lv_arity(v, 0, 0);
+    case EST_OP_IDENTITY:
+    case EST_OP_STOP_GRADIENT:
+        return est__lv_arity(v, 1, 1);
+    case EST_OP_ADD_N:
+        EST__LV_TRY(est__lv_arity(v, 1, 64));
+        return est__lv_ins(v, 0, EST__LV_F32);
+    case EST_OP_ZEROS_LIKE:
+    case EST_OP_ONES_LIKE:
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        return est__lv_in(v, 0, EST__LV_NUM, -1);
+    case EST_OP_BROADCAST_LIKE:
+    case EST_OP_SUM_TO_LIKE:
+        EST__LV_TRY(est__lv_arity(v, 2, 2));
+        return est__lv_in(v, 0, EST__LV_F32, -1);
+    case EST_OP_RESHAPE_LIKE: return est__lv_arity(v, 2, 2);
+    case EST_OP_ASSIGN:
+    case EST_OP_ASSIGN_ADD:
+    case EST_OP_ASSIGN_SUB:
+        EST__LV_TRY(est__lv_arity(v, 2, 2));
+        if (in[0]->op != EST_OP_VARIABLE)
+            return est__lv_fail(v, "input 0 ('%s') is a %s, not a variable", in[0]->name, est_op_name(in[0]->op));
+        EST__LV_TRY(est__lv_in(v, 0, op == EST_OP_ASSIGN ? EST__LV_NUM : EST__LV_ARITH, -1));
+        return est__lv_in(v, 1, EST__LV_ALL, 0);
+    case EST_OP_MATMUL:
+        EST__LV_TRY(est__lv_arity(v, 2, 2));
+        EST__LV_TRY(est__lv_ins(v, 0, EST__LV_F32));
+        EST__LV_TRY(est__lv_int(v, 0, "transpose_a", 0, 1));
+        return est__lv_int(v, 1, "transpose_b", 0, 1);
+    case EST_OP_ADD:
+    case EST_OP_SUB:
+    case EST_OP_MUL:
+    case EST_OP_MAXIMUM:
+    case EST_OP_MINIMUM:
+        EST__LV_TRY(est__lv_arity(v, 2, 2));
+        return est__lv_ins(v, 0, EST__LV_ARITH);
+    case EST_OP_DIV:
+    case EST_OP_POW:
+        EST__LV_TRY(est__lv_arity(v, 2, 2));
+        return est__lv_ins(v, 0, EST__LV_F32);
+    case EST_OP_EQUAL:
+    case EST_OP_NOT_EQUAL:
+    case EST_OP_LESS:
+    case EST_OP_LESS_EQUAL:
+    case EST_OP_GREATER:
+    case EST_OP_GREATER_EQUAL:
+        *want = EST_DTYPE_BOOL;
+        EST__LV_TRY(est__lv_arity(v, 2, 2));
+        return est__lv_ins(v, 0, EST__LV_NUM);
+    case EST_OP_LOGICAL_AND:
+    case EST_OP_LOGICAL_OR:
+        EST__LV_TRY(est__lv_arity(v, 2, 2));
+        return est__lv_ins(v, 0, EST__LV_BOOL);
+    case EST_OP_LOGICAL_NOT:
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        return est__lv_in(v, 0, EST__LV_BOOL, -1);
+    case EST_OP_NEG:
+    case EST_OP_ABS:
+    case EST_OP_SIGN:
+    case EST_OP_SQUARE:
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        return est__lv_in(v, 0, EST__LV_ARITH, -1);
+    case EST_OP_WHERE:
+        EST__LV_TRY(est__lv_arity(v, 3, 3));
+        *want = in[1]->dtype;
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_BOOL, -1));
+        return est__lv_ins(v, 1, EST__LV_NUM);
+    case EST_OP_CAST:
+        *want = v->dt;
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_NUM, -1));
+        if (!(EST__LV_NUM & EST__LV_DT(v->dt)))
+            return est__lv_fail(v, "cannot cast to %s", est_dtype_name(v->dt));
+        return EST_OK;
+    case EST_OP_LEAKY_RELU:
+    case EST_OP_LEAKY_RELU_GRAD:
+    case EST_OP_SQRT:
+    case EST_OP_RSQRT:
+    case EST_OP_EXP:
+    case EST_OP_LOG:
+    case EST_OP_LOG1P:
+    case EST_OP_RELU:
+    case EST_OP_RELU6:
+    case EST_OP_ELU:
+    case EST_OP_SELU:
+    case EST_OP_SIGMOID:
+    case EST_OP_TANH:
+    case EST_OP_SOFTPLUS:
+    case EST_OP_SOFTSIGN:
+    case EST_OP_SWISH:
+    case EST_OP_RELU_GRAD:
+    case EST_OP_RELU6_GRAD:
+    case EST_OP_ELU_GRAD:
+    case EST_OP_SELU_GRAD:
+    case EST_OP_SIGMOID_GRAD:
+    case EST_OP_TANH_GRAD:
+    case EST_OP_SOFTPLUS_GRAD:
+    case EST_OP_SOFTSIGN_GRAD:
+    case EST_OP_SWISH_GRAD:
+    case EST_OP_GELU:
+    case EST_OP_GELU_GRAD:
+        if (op == EST_OP_LEAKY_RELU || op == EST_OP_LEAKY_RELU_GRAD) v->fused = 1; /* alpha */
+        k = (op >= EST_OP_RELU_GRAD && op <= EST_OP_SWISH_GRAD) ? 2 : 1;           /* *Grad: (t, dy) */
+        EST__LV_TRY(est__lv_arity(v, k, k));
+        EST__LV_TRY(est__lv_ins(v, 0, EST__LV_F32));
+        if (op == EST_OP_GELU || op == EST_OP_GELU_GRAD) return est__lv_int(v, 0, "approximate", 0, 1);
+        return EST_OK;
+    case EST_OP_SUM:
+    case EST_OP_MEAN:
+    case EST_OP_MAX:
+    case EST_OP_MIN:
+    case EST_OP_PROD:
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, (op == EST_OP_MEAN || op == EST_OP_PROD) ? EST__LV_F32 : EST__LV_ARITH, -1));
+        EST__LV_TRY(est__lv_mask(v, 0, "reduced axes", r0));
+        return est__lv_int(v, 1, "keepdims", 0, 1);
+    case EST_OP_ARGMAX:
+    case EST_OP_ARGMIN:
+        *want = v->dt;
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_ARITH, -1));
+        if (v->dt != EST_DTYPE_I32 && v->dt != EST_DTYPE_I64)
+            return est__lv_fail(v, "output_type %s must be int32 or int64", est_dtype_name(v->dt));
+        return est__lv_int(v, 0, "axis", 0, r0 - 1);
+    case EST_OP_RESHAPE: {
+        int neg = 0;
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_NUM, -1));
+        EST__LV_TRY(est__lv_int(v, 0, "rank", 0, EST_MAX_RANK));
+        for (k = 0; k < (int)ai[0]; k++) {
+            EST__LV_TRY(est__lv_int(v, 1 + k, "dims", -1, EST__LV_SIZE));
+            if (ai[1 + k] < 0 && neg++) return est__lv_fail(v, "the target shape has more than one -1");
+        }
+        if (est__lv_prod(ai + 1, (int)ai[0], EST__LV_NUMEL) < 0)
+            return est__lv_fail(v, "the target shape holds more than 2^34 elements");
+        return EST_OK;
+    }
+    case EST_OP_TRANSPOSE: {
+        int seen = 0;
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_NUM, -1));
+        for (k = 0; k < r0; k++) {
+            EST__LV_TRY(est__lv_int(v, k, "perm", 0, r0 - 1));
+            if ((seen >> ai[k]) & 1)
+                return est__lv_fail(v, "attr i[%d] (perm): axis %lld is repeated", k, (long long)ai[k]);
+            seen |= 1 << ai[k];
+        }
+        return EST_OK;
+    }
+    case EST_OP_CONCAT:
+        EST__LV_TRY(est__lv_arity(v, 1, 64));
+        EST__LV_TRY(est__lv_ins(v, 0, EST__LV_NUM));
+        return est__lv_int(v, 0, "axis", 0, r0 - 1);
+    case EST_OP_SLICE:
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_NUM, -1));
+        for (k = 0; k < r0; k++) {
+            EST__LV_TRY(est__lv_int(v, k, "begin", 0, EST__LV_SIZE));
+            EST__LV_TRY(est__lv_int(v, 8 + k, "size", -1, EST__LV_SIZE));
+        }
+        EST__LV_TRY(est__lv_int(v, 16, "split", 0, 1));
+        if (ai[16]) {
+            EST__LV_TRY(est__lv_int(v, 17, "split axis", 0, r0 - 1));
+            EST__LV_TRY(est__lv_int(v, 19, "num_splits", 1, EST__LV_SIZE));
+            EST__LV_TRY(est__lv_int(v, 18, "split part", 0, ai[19] - 1));
+        }
+        return EST_OK;
+    case EST_OP_GATHER: /* strings too: heads gather class names (the kernel copies whole elements) */
+        EST__LV_TRY(est__lv_arity(v, 2, 2));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_ALL, -1));
+        EST__LV_TRY(est__lv_in(v, 1, EST__LV_IDX, -1));
+        return est__lv_int(v, 0, "axis", 0, r0 - 1);
+    case EST_OP_ONE_HOT:
+        *want = EST_DTYPE_F32;
+        v->fused = 2; /* on, off */
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_IDX, -1));
+        EST__LV_TRY(est__lv_rank(v, 0, 0, EST_MAX_RANK - 1));
+        EST__LV_TRY(est__lv_int(v, 0, "depth", 0, EST__LV_SIZE));
+        return est__lv_int(v, 1, "axis", 0, r0);
+    case EST_OP_SQUEEZE:
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        return est__lv_mask(v, 0, "squeezed axes", r0);
+    case EST_OP_EXPAND_DIMS:
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_rank(v, 0, 0, EST_MAX_RANK - 1));
+        return est__lv_int(v, 0, "axis", 0, r0);
+    case EST_OP_TILE: {
+        int64_t grow[EST_MAX_RANK];
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_NUM, -1));
+        for (k = 0; k < r0; k++) {
+            EST__LV_TRY(est__lv_int(v, k, "multiples", 0, EST__LV_STEP));
+            /* the multiple of a dynamic dim counts too: it scales whatever is fed */
+            grow[k] = in[0]->shape.dims[k] < 0 ? ai[k] : in[0]->shape.dims[k] * ai[k];
+        }
+        if (est__lv_prod(grow, r0, EST__LV_NUMEL) < 0)
+            return est__lv_fail(v, "the multiples make more than 2^34 elements per fed element");
+        return EST_OK;
+    }
+    case EST_OP_PAD:
+        v->fused = 1; /* constant value */
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_NUM, -1));
+        for (k = 0; k < 2 * r0; k++) EST__LV_TRY(est__lv_int(v, k, "paddings", 0, EST__LV_SIZE));
+        return est__lv_int(v, 16, "mode", EST_PAD_MODE_CONSTANT, EST_PAD_MODE_SYMMETRIC);
+    case EST_OP_SOFTMAX:
+    case EST_OP_LOG_SOFTMAX:
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_F32, -1));
+        return est__lv_int(v, 0, "axis", 0, r0 - 1);
+    case EST_OP_SPARSE_SOFTMAX_XENT:
+    case EST_OP_SOFTMAX_XENT:
+    case EST_OP_SIGMOID_XENT:
+        *want = EST_DTYPE_F32;
+        EST__LV_TRY(est__lv_arity(v, 2, 2));
+        EST__LV_TRY(est__lv_in(v, 0, op == EST_OP_SPARSE_SOFTMAX_XENT ? EST__LV_IDX : EST__LV_F32, -1));
+        return est__lv_in(v, 1, EST__LV_F32, -1);
+    case EST_OP_L2_NORMALIZE:
+        v->fused = 1; /* epsilon */
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_F32, -1));
+        return est__lv_mask(v, 0, "reduced axes", r0);
+    case EST_OP_RANDOM_UNIFORM:
+    case EST_OP_RANDOM_NORMAL:
+    case EST_OP_TRUNCATED_NORMAL:
+        *want = EST_DTYPE_F32;
+        v->fused = 2; /* minval, maxval / mean, stddev */
+        EST__LV_TRY(est__lv_arity(v, 0, 1));
+        if (v->n_in == 1) return EST_OK; /* shape_like */
+        EST__LV_TRY(est__lv_int(v, 0, "rank", 0, EST_MAX_RANK));
+        for (k = 0; k < (int)ai[0]; k++) EST__LV_TRY(est__lv_int(v, 1 + k, "shape", 0, EST__LV_SIZE));
+        return EST_OK;
+    case EST_OP_DROPOUT:
+        v->fused = 2; /* rate, 1 / (1 - rate) */
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_F32, -1));
+        if (!(v->at->f[0] >= 0.0f && v->at->f[0] < 1.0f))
+            return est__lv_fail(v, "attr f[0] (rate) is %g, must be in [0, 1)", (double)v->at->f[0]);
+        return EST_OK;
+    case EST_OP_CONV2D:
+    case EST_OP_DEPTHWISE_CONV2D:
+    case EST_OP_CONV2D_BACKPROP_INPUT: /* conv2d_transpose, output shape in i[5..8] */
+        *want = EST_DTYPE_F32;
+        EST__LV_TRY(est__lv_arity(v, 2, 2));
+        EST__LV_TRY(est__lv_ins(v, 0, EST__LV_F32));
+        EST__LV_TRY(est__lv_int(v, 0, "strides[0]", 1, EST__LV_STEP));
+        EST__LV_TRY(est__lv_int(v, 1, "strides[1]", 1, EST__LV_STEP));
+        EST__LV_TRY(est__lv_int(v, 2, "padding", EST_PADDING_VALID, EST_PADDING_SAME));
+        EST__LV_TRY(est__lv_int(v, 3, "dilations[0]", 1, EST__LV_STEP));
+        EST__LV_TRY(est__lv_int(v, 4, "dilations[1]", 1, EST__LV_STEP));
+        if (op != EST_OP_CONV2D_BACKPROP_INPUT) {
+            for (k = 5; k < 9; k++) EST__LV_TRY(est__lv_int(v, k, "output_shape (unused: -1)", -1, -1));
+            return EST_OK;
+        }
+        EST__LV_TRY(est__lv_int(v, 5, "output_shape[0]", -1, EST__LV_SIZE));
+        for (k = 6; k < 9; k++) EST__LV_TRY(est__lv_int(v, k, "output_shape", 1, EST__LV_SIZE));
+        return EST_OK;
+    case EST_OP_MAX_POOL:
+    case EST_OP_AVG_POOL:
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_F32, -1));
+        EST__LV_TRY(est__lv_int(v, 0, "ksize[0]", 1, EST__LV_STEP));
+        EST__LV_TRY(est__lv_int(v, 1, "ksize[1]", 1, EST__LV_STEP));
+        EST__LV_TRY(est__lv_int(v, 2, "strides[0]", 1, EST__LV_STEP));
+        EST__LV_TRY(est__lv_int(v, 3, "strides[1]", 1, EST__LV_STEP));
+        return est__lv_int(v, 4, "padding", EST_PADDING_VALID, EST_PADDING_SAME);
+    case EST_OP_EMBEDDING_SPARSE:
+        *want = EST_DTYPE_F32;
+        EST__LV_TRY(est__lv_int(v, 0, "combiner", EST_COMBINER_SUM, EST_COMBINER_SQRTN));
+        EST__LV_TRY(est__lv_int(v, 1, "has weights", 0, 1));
+        EST__LV_TRY(est__lv_int(v, 2, "rows_like input", -1, 4 + ai[1]));
+        if (ai[2] >= 0 && ai[2] != 4 + ai[1])
+            return est__lv_fail(v, "attr i[2] (rows_like input) is %lld, must be -1 or %lld", (long long)ai[2],
+                                (long long)(4 + ai[1]));
+        EST__LV_TRY(est__lv_int(v, 3, "rows", -1, EST__LV_SIZE));
+        k = 4 + (int)ai[1] + (ai[2] >= 0);
+        EST__LV_TRY(est__lv_arity(v, k, k));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_F32, -1));
+        for (k = 1; k < 4; k++) EST__LV_TRY(est__lv_in(v, k, EST__LV_IDX, -1));
+        if (ai[1]) return est__lv_in(v, 4, EST__LV_F32, -1);
+        return EST_OK;
+    case EST_OP_FC_HASH_BUCKET:
+        *want = EST_DTYPE_I64;
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_KEY, -1));
+        EST__LV_TRY(est__lv_int(v, 0, "num_buckets", 1, EST__LV_BIG));
+        return est__lv_int(v, 1, "drop missing", 0, 1);
+    case EST_OP_FC_VOCAB_LOOKUP: {
+        const est_tensor *voc, *tab;
+        int64_t nv, j;
+        *want = EST_DTYPE_I64;
+        EST__LV_TRY(est__lv_arity(v, 3, 3));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_KEY, -1));
+        EST__LV_TRY(est__lv_int(v, 0, "num_oov_buckets", 0, EST__LV_BIG));
+        EST__LV_TRY(est__lv_int(v, 1, "default id", -1, EST__LV_BIG));
+        EST__LV_TRY(est__lv_int(v, 2, "drop missing", 0, 1));
+        /* the table's slots index the vocabulary: both must be constants, checked here */
+        if (in[1]->op != EST_OP_CONST || in[2]->op != EST_OP_CONST)
+            return est__lv_fail(v, "inputs 1 (vocabulary) and 2 (table) must be Const nodes");
+        EST__LV_TRY(est__lv_in(v, 1, EST__LV_I64 | EST__LV_STR, -1));
+        EST__LV_TRY(est__lv_in(v, 2, EST__LV_I64, -1));
+        voc = in[1]->value;
+        tab = in[2]->value;
+        if (voc->shape.rank != 1 || tab->shape.rank != 1)
+            return est__lv_fail(v, "vocabulary %s and table %s must be vectors", est__sstr(&voc->shape),
+                                est__sstr(&tab->shape));
+        nv = voc->shape.dims[0];
+        for (j = 0; j < tab->shape.dims[0]; j++) {
+            int64_t s = ((const int64_t *)tab->data)[j];
+            if (s < -1 || s >= nv)
+                return est__lv_fail(v, "table slot %lld holds %lld, outside [-1, %lld) (the vocabulary size)",
+                                    (long long)j, (long long)s, (long long)nv);
+        }
+        return EST_OK;
+    }
+    case EST_OP_FC_IDENTITY_IDS:
+        *want = EST_DTYPE_I64;
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_IDX, -1));
+        EST__LV_TRY(est__lv_int(v, 0, "num_buckets", 0, EST__LV_BIG));
+        EST__LV_TRY(est__lv_int(v, 1, "has default", 0, 1));
+        EST__LV_TRY(est__lv_int(v, 2, "default id", -1, EST__LV_BIG));
+        return est__lv_int(v, 3, "drop missing", 0, 1);
+    case EST_OP_FC_BUCKETIZE:
+        *want = EST_DTYPE_I64;
+        EST__LV_TRY(est__lv_arity(v, 2, 2));
+        EST__LV_TRY(est__lv_ins(v, 0, EST__LV_F32));
+        EST__LV_TRY(est__lv_rank(v, 1, 1, 1));
+        return est__lv_int(v, 0, "categorical", 0, 1);
+    case EST_OP_FC_CROSS_HASHED: {
+        int64_t per[16];
+        *want = EST_DTYPE_I64;
+        EST__LV_TRY(est__lv_arity(v, 1, 16));
+        for (k = 0; k < v->n_in; k++) {
+            EST__LV_TRY(est__lv_in(v, k, EST__LV_KEY, -1));
+            EST__LV_TRY(est__lv_rank(v, k, 1, 2));
+            EST__LV_TRY(est__lv_int(v, 3 + k, "holds ids", 0, 1));
+            per[k] = in[k]->shape.rank == 2 ? in[k]->shape.dims[1] : 1;
+            if (per[k] < 0) return est__lv_fail(v, "input %d ('%s') %s: crosses need a known width", k, in[k]->name,
+                                                est__sstr(&in[k]->shape));
+        }
+        if (est__lv_prod(per, v->n_in, EST__LV_NUMEL) < 0)
+            return est__lv_fail(v, "the cross has more than 2^34 combinations per example");
+        EST__LV_TRY(est__lv_int(v, 0, "num_buckets", 0, EST__LV_BIG));
+        v->iused |= 2u; /* i[1]: hash_key, any 64 bits */
+        return est__lv_int(v, 2, "components", v->n_in, v->n_in);
+    }
+    case EST_OP_FC_DENSE_INDICES:
+    case EST_OP_FC_DENSE_SHAPE:
+        *want = EST_DTYPE_I64;
+        return est__lv_arity(v, 1, 1);
+    case EST_OP_FC_SAFE_IDS:
+        EST__LV_TRY(est__lv_arity(v, 1, 1));
+        return est__lv_in(v, 0, EST__LV_I64, -1);
+    case EST_OP_FC_SAFE_WEIGHTS:
+        *want = EST_DTYPE_F32;
+        EST__LV_TRY(est__lv_int(v, 0, "has weights", 0, 1));
+        EST__LV_TRY(est__lv_arity(v, 1 + (int)ai[0], 1 + (int)ai[0]));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_I64, -1));
+        if (ai[0]) return est__lv_in(v, 1, EST__LV_F32, -1);
+        return EST_OK;
+    case EST_OP_FC_INDICATOR:
+        *want = EST_DTYPE_F32;
+        EST__LV_TRY(est__lv_int(v, 0, "depth", 0, EST__LV_SIZE));
+        EST__LV_TRY(est__lv_int(v, 2, "rows_like input", -1, 2));
+        EST__LV_TRY(est__lv_int(v, 3, "rows", -1, EST__LV_SIZE));
+        k = 2 + (ai[2] >= 0);
+        if (ai[2] >= 0 && ai[2] != 2)
+            return est__lv_fail(v, "attr i[2] (rows_like input) is %lld, must be -1 or 2", (long long)ai[2]);
+        EST__LV_TRY(est__lv_int(v, 4, "weights input", -1, k));
+        if (ai[4] >= 0 && ai[4] != k)
+            return est__lv_fail(v, "attr i[4] (weights input) is %lld, must be -1 or %d", (long long)ai[4], k);
+        k += ai[4] >= 0;
+        EST__LV_TRY(est__lv_arity(v, k, k));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_I64, -1));
+        EST__LV_TRY(est__lv_in(v, 1, EST__LV_IDX, -1));
+        if (ai[4] >= 0) return est__lv_in(v, (int)ai[4], EST__LV_F32, -1);
+        return EST_OK;
+    case EST_OP_PARSE_EXAMPLE: {
+        est_shape fs;
+        *want = v->dt;
+        if (v->dt != EST_DTYPE_F32 && v->dt != EST_DTYPE_I64 && v->dt != EST_DTYPE_STRING)
+            return est__lv_fail(v, "dtype %s: tf.Example holds float32, int64 and string", est_dtype_name(v->dt));
+        EST__LV_TRY(est__lv_int(v, 9, "has default", 0, 1));
+        EST__LV_TRY(est__lv_arity(v, 2 + (int)ai[9], 2 + (int)ai[9]));
+        EST__LV_TRY(est__lv_in(v, 0, EST__LV_STR, -1));
+        EST__LV_TRY(est__lv_in(v, 1, EST__LV_STR, -1));
+        EST__LV_TRY(est__lv_int(v, 0, "rank", 0, EST_MAX_RANK - 1));
+        memset(&fs, 0, sizeof fs);
+        fs.rank = (int)ai[0];
+        for (k = 0; k < fs.rank; k++) {
+            EST__LV_TRY(est__lv_int(v, 1 + k, "shape", 0, EST__LV_SIZE));
+            fs.dims[k] = ai[1 + k];
+        }
+        if (est__lv_prod(fs.dims, fs.rank, EST__LV_NUMEL) < 0)
+            return est__lv_fail(v, "the feature shape holds more than 2^34 elements");
+        /* the default is copied whole into every example that lacks the feature */
+        if (ai[9] && (in[2]->dtype != v->dt || !est_shape_equal(&in[2]->shape, &fs)))
+            return est__lv_fail(v, "the default value '%s' is %s %s, the feature is %s %s", in[2]->name,
+                                est_dtype_name(in[2]->dtype), est__sstr(&in[2]->shape), est_dtype_name(v->dt),
+                                est__sstr(&fs));
+        return EST_OK;
+    }
+    default: break;
+    }
+#undef EST__LV_TRY
+    return est__lv_fail(v, "%s is a gradient or training op, which an inference export does not hold", v->op);
+}
+
+/* Validate a node before it is created; an error names the node, op, input or attribute, and why. */
+EST_PRIVATE est_status est__lv_check(const char *what, est_op op, est_node *const *in, int n_in, est_dtype dt,
+                                     const est__attrs *at)
+{
+    est__lv v;
+    est_dtype want;
+    est_status st;
+    int k;
+    memset(&v, 0, sizeof v);
+    v.what = what;
+    v.op = est_op_name(op);
+    v.in = in;
+    v.n_in = n_in;
+    v.dt = dt;
+    v.at = at;
+    if ((st = est__lv_op(&v, op, &want)) != EST_OK) return st;
+    if (dt != want)
+        return est__lv_fail(&v, "dtype is %s, but %s of these inputs gives %s", est_dtype_name(dt), v.op,
+                            est_dtype_name(want));
+    for (k = 0; k < EST__MAX_IATTR; k++)
+        if (!((v.iused >> k) & 1) && at->i[k] != 0)
+            return est__lv_fail(&v, "attr i[%d] is %lld, but %s has no such attribute", k, (long long)at->i[k], v.op);
+    for (k = v.fused; k < 4; k++)
+        if (at->f[k] != 0.0f) return est__lv_fail(&v, "attr f[%d] is set, but %s has no such attribute", k, v.op);
+    return EST_OK;
+}
+
 EST_PRIVATE est_status est__load_node(est_saved_model *m, const est_json *jn, size_t index)
 {
     est_graph *g = m->g;
@@ -356,12 +944,7 @@ EST_PRIVATE est_status est__load_node(est_saved_model *m, const est_json *jn, si
     }
     if ((op == EST_OP_PLACEHOLDER || op == EST_OP_CONST || op == EST_OP_VARIABLE || op == EST_OP_NO_OP) && n_in)
         return est__error(EST_ERR_FORMAT, "saved_model.json: %s: a %s has no inputs", what, opname);
-    /* ops whose attributes point at inputs: keep them consistent */
-    if (op == EST_OP_PARSE_EXAMPLE &&
-        (n_in != 2 + (at.i[9] != 0) || in[1]->dtype != EST_DTYPE_STRING || (n_in == 3 && in[2]->dtype != dt) ||
-         (dt != EST_DTYPE_F32 && dt != EST_DTYPE_I64 && dt != EST_DTYPE_STRING) || in[0]->dtype != EST_DTYPE_STRING ||
-         (n_in == 3 && in[2]->shape.rank != (int)at.i[0])))
-        return est__error(EST_ERR_FORMAT, "saved_model.json: %s: inputs and attributes do not fit together", what);
+    if ((st = est__lv_check(what, op, in, n_in, dt, &at)) != EST_OK) return st;
     switch (op) {
     case EST_OP_PLACEHOLDER:
         n = est_placeholder(g, name, dt, sh);
@@ -392,6 +975,9 @@ EST_PRIVATE est_status est__load_node(est_saved_model *m, const est_json *jn, si
                                                                    est_shape_numel(&sh) >= 0))
         return est__error(EST_ERR_FORMAT, "saved_model.json: %s: the file says %s %s, the graph gives %s %s", what,
                           est_dtype_name(dt), est__sstr(&sh), est_dtype_name(n->dtype), est__sstr(&n->shape));
+    if (est__lv_prod(n->shape.dims, n->shape.rank, EST__LV_NUMEL) < 0)
+        return est__error(EST_ERR_FORMAT, "saved_model.json: %s: shape %s holds more than 2^34 elements", what,
+                          est__sstr(&n->shape));
     if (est__is_random_op(op)) {
         const char *seed = est__lj_str(jn, "seed");
         if (seed) n->seed = (uint64_t)strtoull(seed, NULL, 10);

@@ -11,10 +11,28 @@
  * saved_model.json in its metadata ("saved_model_json_crc32c"), so a corrupted JSON file or files
  * from two different exports are reported instead of run.
  *
+ * What is validated, before any node is created (a failure is EST_ERR_FORMAT, "saved_model.json:
+ * node '<name>' (<Op>): <what and why>", naming the input or attribute i[k]/f[k]):
+ *   - the JSON structure, op names, references to earlier nodes, dtypes and shapes (at most rank
+ *     8, dims >= -1, at most 2^40 elements);
+ *   - per op, what its builder checks: the input count (exact or a range), each input's dtype and
+ *     the node's dtype, every attribute's range (axes within the input's rank, strides, kernel
+ *     sizes and dilations in [1, 2^20], paddings and VALID/SAME, sizes in [0, 2^31], reduction
+ *     masks, permutations, combiners, modes, attribute-to-input positions), attributes the op does
+ *     not have left at 0, and the ops whose inputs index each other (a vocabulary lookup's table
+ *     and vocabulary are constants whose slots are checked; ParseExample's default has the
+ *     feature's shape); a node holds at most 2^34 elements where its dims are known;
+ *   - gradient and optimizer ops (ReluGrad-style activation gradients aside) are refused: an export
+ *     holds the PREDICT graph only;
+ *   - then each op's shape function (again at run time with the fed shapes), and the weights
+ *     against the graph.
+ * Values only known at run time (a Gather or label index, a Reshape of the fed batch, an id
+ * outside a vocabulary or bucket range) fail in est_saved_model_run with the op and node named.
+ *
  * Trust: like TF's SavedModel (TF's SECURITY.md: "models are programs"), an export is trusted
- * code. Structure, op names, references, shapes and weights are validated, and corruption is
- * detected by the checksum; but a deliberately crafted saved_model.json with a valid checksum can
- * give an op attributes its builder would have refused. Load only exports you trust.
+ * code; the checksum detects corruption, not tampering (anyone can recompute it). The checks above
+ * keep a crafted saved_model.json from crashing the process (a mutation fuzz test under ASan and
+ * UBSan covers them), but it can still compute something else than the model it claims to be.
  *
  * Thread safety: one est_saved_model_run at a time per model (each signature keeps a compiled
  * plan); load the model once per thread to run in parallel. */
