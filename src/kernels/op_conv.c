@@ -318,30 +318,53 @@ typedef struct est__col_ctx {
     int64_t n0;     /* col2im: first image of the chunk */
 } est__col_ctx;
 
-/* Row r of the chunk: output pixel m0 + r; zeros where the window reaches into the padding. */
+/* Copies n floats. Calls to memcpy cost more than the copy for the few floats of a small-channel
+ * convolution's tap (C = 1 in a first layer), so short runs are fixed-size copies, which compilers
+ * inline as vector moves. */
+EST_PRIVATE void est__copy_floats(float *d, const float *s, int64_t n)
+{
+    if (n > 64) {
+        memcpy(d, s, sizeof(float) * (size_t)n);
+        return;
+    }
+    for (; n >= 16; n -= 16, d += 16, s += 16) memcpy(d, s, 16 * sizeof(float));
+    for (; n >= 4; n -= 4, d += 4, s += 4) memcpy(d, s, 4 * sizeof(float));
+    for (; n > 0; n--, d++, s++) memcpy(d, s, sizeof(float));
+}
+
+/* Row r of the chunk: output pixel m0 + r; zeros where the window reaches into the padding. With
+ * dilation 1 the KW taps of one kernel row are KW * C contiguous input floats: one copy when the
+ * row lies inside the image. */
 EST_PRIVATE void est__im2col_range(void *vc, int64_t b, int64_t e)
 {
     const est__col_ctx *c = (const est__col_ctx *)vc;
     const est__cgeom *g = c->g;
-    int64_t depth = est__conv_depth(g), r, i, j;
+    int64_t depth = est__conv_depth(g), r, i, j, span = g->kw * g->c;
     size_t cbytes = sizeof(float) * (size_t)g->c;
     for (r = b; r < e; r++) {
         int64_t m = c->m0 + r, ow = m % g->ow, t = m / g->ow, oh = t % g->oh, n = t / g->oh;
+        int64_t iw0 = ow * g->sw - g->pl;
+        int inside = g->dw == 1 && iw0 >= 0 && iw0 + g->kw <= g->w;
         float *dst = c->col + r * depth;
         const float *xn = c->x + n * g->h * g->w * g->c;
         for (i = 0; i < g->kh; i++) {
             int64_t ih = oh * g->sh - g->pt + i * g->dh;
             if (ih < 0 || ih >= g->h) {
                 memset(dst, 0, cbytes * (size_t)g->kw);
-                dst += g->kw * g->c;
+                dst += span;
+                continue;
+            }
+            if (inside) {
+                est__copy_floats(dst, xn + (ih * g->w + iw0) * g->c, span);
+                dst += span;
                 continue;
             }
             for (j = 0; j < g->kw; j++, dst += g->c) {
-                int64_t iw = ow * g->sw - g->pl + j * g->dw;
+                int64_t iw = iw0 + j * g->dw;
                 if (iw < 0 || iw >= g->w)
                     memset(dst, 0, cbytes);
                 else
-                    memcpy(dst, xn + (ih * g->w + iw) * g->c, cbytes);
+                    est__copy_floats(dst, xn + (ih * g->w + iw) * g->c, g->c);
             }
         }
     }
