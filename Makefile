@@ -135,7 +135,7 @@ BENCH_CFLAGS := $(CFLAGS_BASE) -O3 -march=native
 $(BENCH_BINS): $(BUILD)/bench_%: bench/%.c $(HEADER) | $(BUILD)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(LDLIBS_BASE)
 
-$(BENCH_BLAS_BINS): $(BUILD)/bench_%_openblas: bench/%.c $(HEADER) | $(BUILD)
+$(BENCH_BLAS_BINS): $(BUILD)/bench_%_openblas: bench/%.c $(HEADER) estimator_blas.h | $(BUILD)
 	$(CC) $(BENCH_CFLAGS) -DBENCH_OPENBLAS -o $@ $< -lopenblas $(LDLIBS_BASE)
 
 # The same workloads in both of our builds and in PyTorch, interleaved; see bench/run.sh.

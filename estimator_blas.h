@@ -15,13 +15,28 @@
  * and pass est_blas_kernels() wherever the library takes an `const est_kernels *`. Other files
  * include "estimator_blas.h" without the define to get the declaration.
  *
- * Threads: OpenBLAS runs its own thread pool (OPENBLAS_NUM_THREADS, openblas_set_num_threads);
- * it does not use the est_threadpool. Results are not guaranteed bit-identical across thread
- * counts, unlike the built-in kernel.
+ * Threads: OpenBLAS runs its own thread pool, not the est_threadpool. So that the two never
+ * oversubscribe the cores, every GEMM passes the size of the pool that runs the plan
+ * (est_sgemm_args.num_threads, filled by the executor; an Estimator's pool has
+ * session_config.intra_op_parallelism_threads threads, 0 meaning the number of cores) and this
+ * backend calls openblas_set_num_threads(n) whenever n differs from the count it last set. The
+ * library calls GEMMs from the thread that runs the plan, never from inside a parallel_for, and
+ * the pool's workers sleep on a condition variable between parallel_fors (they do not spin), so
+ * while OpenBLAS's n threads compute, the est pool's threads are idle. The count is process-wide
+ * (as OpenBLAS's is): it overrides OPENBLAS_NUM_THREADS, and with several plans of different pool
+ * sizes running at once the last one set wins. num_threads 0 (unknown, e.g. a direct call) leaves
+ * OpenBLAS's count alone. Results are not guaranteed bit-identical across thread counts, unlike
+ * the built-in kernel.
  *
- * Not done yet (a later issue): matching OpenBLAS's thread count to the est_threadpool, and
- * detecting when OpenBLAS picked the wrong core type for this CPU (set OPENBLAS_CORETYPE by hand
- * meanwhile, e.g. OPENBLAS_CORETYPE=SkylakeX on AVX-512 AMD parts). */
+ * Misdetected cores: a DYNAMIC_ARCH OpenBLAS (Debian's) picks its kernels from the CPU it thinks
+ * it runs on, and on CPUs newer than it knows (e.g. AMD Zen 4 with AVX-512 under 0.3.21) it falls
+ * back to its SSE3 "Prescott" kernels, 2-3.5x slower. The first call of est_blas_kernels()
+ * compares openblas_get_corename() with what the CPU supports (gcc/clang on x86; nothing is
+ * checked elsewhere) and logs ONE warning through the default logger (est_logf) naming the core,
+ * the CPU's feature and the fix: OPENBLAS_CORETYPE=SkylakeX (AVX-512F) or OPENBLAS_CORETYPE=Haswell
+ * (AVX2) in the environment of the process when it starts (OpenBLAS reads it once, when it is
+ * loaded: setenv() in main() is too late). est_blas_check_core() gives the same verdict to a
+ * program. */
 
 #ifndef ESTIMATOR_BLAS_H
 #define ESTIMATOR_BLAS_H
@@ -35,6 +50,13 @@ extern "C" {
 /* The OpenBLAS kernel table (name "openblas"). Static storage, valid for the whole program. */
 EST_API const est_kernels *est_blas_kernels(void);
 
+/* 1 when OpenBLAS runs kernels for an older core than this CPU supports (an AVX-512F CPU with a
+ * core other than SkylakeX/Cooperlake/SapphireRapids, or an AVX2 CPU with an SSE-era core such as
+ * Prescott, Core2, Penryn, Nehalem or Atom); the advice, naming the core, the CPU feature and the
+ * OPENBLAS_CORETYPE value to set, is then written to buf (size bytes, NUL-terminated; buf may be
+ * NULL). 0 otherwise, and on compilers or architectures where the CPU cannot be queried. */
+EST_API int est_blas_check_core(char *buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif
@@ -45,7 +67,76 @@ EST_API const est_kernels *est_blas_kernels(void);
 #define ESTIMATOR_BLAS_IMPLEMENTATION_INCLUDED
 
 #include <limits.h>
+#include <stdio.h>
+#include <string.h>
 #include <cblas.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define EST__BLAS_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define EST__BLAS_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define EST__BLAS_EXCHANGE(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
+#else
+#define EST__BLAS_LOAD(p) (*(p))
+#define EST__BLAS_STORE(p, v) (*(p) = (v))
+static int est__blas_exchange(int *p, int v)
+{
+    int old = *p;
+    *p = v;
+    return old;
+}
+#define EST__BLAS_EXCHANGE(p, v) est__blas_exchange((p), (v))
+#endif
+
+/* The library has no mutable globals, but OpenBLAS's thread count and core are process-wide, so
+ * what this backend remembers about them is too: the count it last set (0: none) and whether the
+ * core warning was given. */
+static int est__blas_threads_set;
+static int est__blas_core_warned;
+
+static int est__blas_core_in(const char *core, const char *const *list)
+{
+    for (; *list; list++) {
+        const char *a = core, *b = *list;
+        while (*a && *b && (*a | 0x20) == (*b | 0x20)) a++, b++;
+        if (!*a && !*b) return 1;
+    }
+    return 0;
+}
+
+EST_API int est_blas_check_core(char *buf, size_t size)
+{
+    static const char *const avx512_cores[] = {"skylakex", "cooperlake", "sapphirerapids", NULL};
+    /* OpenBLAS's x86 targets from before AVX (its Prescott fallback among them) */
+    static const char *const sse_cores[] = {"prescott", "core2", "penryn", "dunnington", "nehalem", "atom",
+                                            "katmai", "coppermine", "northwood", "banias", "athlon",
+                                            "opteron", "opteron_sse3", "barcelona", "bobcat", "nano",
+                                            "sse_generic", "generic", NULL};
+    const char *core = openblas_get_corename();
+    const char *feature = NULL, *fix = NULL;
+    int avx512 = 0, avx2 = 0;
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    avx512 = __builtin_cpu_supports("avx512f") != 0;
+    avx2 = __builtin_cpu_supports("avx2") != 0;
+#endif
+    if (buf && size > 0) buf[0] = 0;
+    if (!core) return 0;
+    if (avx512 && !est__blas_core_in(core, avx512_cores)) {
+        feature = "AVX-512F";
+        fix = "SkylakeX";
+    } else if (!avx512 && avx2 && est__blas_core_in(core, sse_cores)) {
+        feature = "AVX2";
+        fix = "Haswell";
+    }
+    if (!feature) return 0;
+    if (buf && size > 0)
+        snprintf(buf, size,
+                 "OpenBLAS uses its '%s' kernels but this CPU supports %s: matrix products run several "
+                 "times slower than they could. Fix: start the program with OPENBLAS_CORETYPE=%s in its "
+                 "environment (OpenBLAS reads it when it is loaded; setting it from inside the program is too "
+                 "late)", core, feature, fix);
+    return 1;
+}
 
 /* cblas takes int sizes: larger products fall back to the built-in kernel (single-threaded,
  * since the callback has no pool), which takes int64_t. */
@@ -58,6 +149,11 @@ static void est__blas_sgemm(void *user_data, const est_sgemm_args *g)
         est_sgemm(NULL, g);
         return;
     }
+    /* OpenBLAS gets as many threads as the pool that runs this plan (see the header comment) */
+    if (g->num_threads > 0 && g->num_threads != EST__BLAS_LOAD(&est__blas_threads_set)) {
+        openblas_set_num_threads(g->num_threads);
+        EST__BLAS_STORE(&est__blas_threads_set, g->num_threads);
+    }
     /* BLAS rejects leading dimensions below 1 even where nothing is read (k == 0). */
     cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans,
                 g->trans_b ? CblasTrans : CblasNoTrans, (int)g->m, (int)g->n, (int)g->k, g->alpha,
@@ -69,6 +165,10 @@ EST_API const est_kernels *est_blas_kernels(void)
 {
     /* Positional initialiser: designated ones are not C++11. */
     static const est_kernels k = {est__blas_sgemm, NULL, "openblas"};
+    if (!EST__BLAS_LOAD(&est__blas_core_warned) && EST__BLAS_EXCHANGE(&est__blas_core_warned, 1) == 0) {
+        char msg[512];
+        if (est_blas_check_core(msg, sizeof msg)) est_logf(NULL, EST_LOG_LEVEL_WARN, "%s", msg);
+    }
     return &k;
 }
 

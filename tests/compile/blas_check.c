@@ -1,17 +1,53 @@
 /* estimator_blas.h compiles with both implementations in one file and its GEMM agrees with the
- * built-in one within float tolerance, for all transpose combinations. */
+ * built-in one within float tolerance, for all transpose combinations; est_sgemm_args.num_threads
+ * sets OpenBLAS's thread count (0 leaves it alone); the misdetected-core warning is logged once
+ * when OPENBLAS_CORETYPE=Prescott is forced on an AVX2 / AVX-512 CPU and not with the right core
+ * (this program runs itself as a child with each environment: OpenBLAS reads the variable only
+ * when it is loaded; Debian's OpenBLAS is DYNAMIC_ARCH, so it is honoured). */
 #define ESTIMATOR_IMPLEMENTATION
 #define ESTIMATOR_BLAS_IMPLEMENTATION
 #include "../../estimator_blas.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <math.h>
 
-int main(void)
+#define WARNING_MARK "Fix: start the program with OPENBLAS_CORETYPE="
+
+/* Runs argv0 as a child with OPENBLAS_CORETYPE=core; returns how many times its output (stdout
+ * and stderr) contains the warning, -1 when it cannot be run or fails. */
+static int child_warnings(const char *argv0, const char *core)
+{
+    char cmd[2048], line[2048];
+    FILE *f;
+    int n = 0, ok = 0;
+    snprintf(cmd, sizeof cmd, "OPENBLAS_CORETYPE=%s BLAS_CHECK_CHILD=1 '%s' 2>&1", core, argv0);
+    if (!(f = popen(cmd, "r"))) return -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, WARNING_MARK)) {
+            n++;
+            printf("  child (%s): %s", core, line);
+        }
+        if (strstr(line, "child done")) ok = 1;
+    }
+    if (pclose(f) != 0 || !ok) return -1;
+    return n;
+}
+
+int main(int argc, char **argv)
 {
     enum { M = 37, N = 29, K = 53 };
     static float a[M * K], b[K * N], c1[M * N], c2[M * N];
-    const est_kernels *kb = est_blas_kernels();
-    int i, ta, tb, bad = 0;
+    const est_kernels *kb;
+    int i, ta, tb, bad = 0, avx2 = 0, avx512 = 0;
+    char msg[512];
+    (void)argc;
+    if (getenv("BLAS_CHECK_CHILD")) { /* asked twice: the warning must come once */
+        est_blas_kernels();
+        est_blas_kernels();
+        printf("child done: core %s\n", openblas_get_corename());
+        return 0;
+    }
+    kb = est_blas_kernels();
     for (i = 0; i < M * K; i++) a[i] = (float)((i * 37) % 17) / 17.0f - 0.5f;
     for (i = 0; i < K * N; i++) b[i] = (float)((i * 11) % 13) / 13.0f - 0.5f;
     if (!kb || !kb->sgemm) return fprintf(stderr, "no BLAS kernels\n"), 1;
@@ -33,10 +69,45 @@ int main(void)
             g.ldc = N;
             if (est_sgemm(NULL, &g) != EST_OK) return fprintf(stderr, "%s\n", est_last_error()), 1;
             g.c = c2;
+            g.num_threads = 1 + (ta + tb) % 2; /* 1, 2, 2, 1 */
             kb->sgemm(kb->user_data, &g);
+            if (openblas_get_num_threads() != g.num_threads) {
+                fprintf(stderr, "num_threads %d: OpenBLAS runs %d threads\n", g.num_threads, openblas_get_num_threads());
+                bad++;
+            }
             for (i = 0; i < M * N; i++)
                 if (fabsf(c1[i] - c2[i]) > 1e-4f * (1.0f + fabsf(c1[i]))) bad++;
         }
-    printf("%s vs builtin: %d mismatches\n", kb->name, bad);
+    { /* num_threads 0 (unknown) leaves OpenBLAS's count alone */
+        est_sgemm_args g;
+        memset(&g, 0, sizeof g);
+        g.m = g.n = g.k = 2;
+        g.alpha = 1.0f;
+        g.a = a;
+        g.b = b;
+        g.c = c2;
+        g.lda = g.ldb = g.ldc = 2;
+        openblas_set_num_threads(2);
+        kb->sgemm(kb->user_data, &g);
+        if (openblas_get_num_threads() != 2) bad++;
+    }
+    printf("%s vs builtin: %d mismatches; OpenBLAS core %s\n", kb->name, bad, openblas_get_corename());
+    if (est_blas_check_core(msg, sizeof msg)) printf("  core check: %s\n", msg);
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    avx512 = __builtin_cpu_supports("avx512f") != 0;
+    avx2 = __builtin_cpu_supports("avx2") != 0;
+#endif
+    if (avx2 || avx512) {
+        const char *right = avx512 ? "SkylakeX" : "Haswell";
+        int wrong_n = child_warnings(argv[0], "Prescott"), right_n = child_warnings(argv[0], right);
+        printf("misdetected-core warning: %d with OPENBLAS_CORETYPE=Prescott, %d with %s\n", wrong_n, right_n, right);
+        if (wrong_n != 1 || right_n != 0) {
+            fprintf(stderr, "expected the warning exactly once with Prescott and never with %s\n", right);
+            bad++;
+        }
+    } else
+        printf("misdetected-core warning: not checked (no AVX2 on this CPU, or not x86 gcc/clang)\n");
     return bad != 0;
 }
