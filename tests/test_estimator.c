@@ -1083,3 +1083,67 @@ TEST(estimator_checkpoint_of_another_model_and_lr_summary)
     est_estimator_free(b);
     lin_free(&d);
 }
+
+/* session_config.intra_op_parallelism_threads sizes the Estimator's pool (0 = the number of cores)
+ * and reaches a GEMM backend as est_sgemm_args.num_threads, from which estimator_blas.h sets
+ * OpenBLAS's thread count. A recording backend sees it on every GEMM of the training step. */
+typedef struct threads_seen {
+    int calls, min, max;
+} threads_seen;
+
+static void threads_recording_sgemm(void *user, const est_sgemm_args *a)
+{
+    threads_seen *t = (threads_seen *)user;
+    est_sgemm_args b = *a;
+    if (t->calls == 0 || a->num_threads < t->min) t->min = a->num_threads;
+    if (t->calls == 0 || a->num_threads > t->max) t->max = a->num_threads;
+    t->calls++;
+    b.num_threads = 0;
+    (void)est_sgemm(NULL, &b);
+}
+
+TEST(estimator_session_config_threads_reach_kernels)
+{
+    const int asked[3] = {1, 3, 0};
+    int i;
+    lin_data d;
+    lin_make(&d, 64);
+    for (i = 0; i < 3; i++) {
+        threads_seen seen;
+        est_kernels k;
+        est_run_config c;
+        est_estimator_desc desc;
+        est_estimator *e = NULL;
+        est_train_args ta;
+        char dir[1100];
+        int want = asked[i] ? asked[i] : est_num_cores();
+        memset(&seen, 0, sizeof seen);
+        memset(&k, 0, sizeof k);
+        k.sgemm = threads_recording_sgemm;
+        k.user_data = &seen;
+        k.name = "recorder";
+        snprintf(dir, sizeof dir, "%s/threads_%d", test_tmpdir(), asked[i]);
+        memset(&c, 0, sizeof c);
+        c.model_dir = dir;
+        c.tf_random_seed = 7;
+        c.session_config.intra_op_parallelism_threads = asked[i];
+        memset(&desc, 0, sizeof desc);
+        desc.model_fn = lin_model_fn;
+        desc.config = &c;
+        desc.kernels = &k;
+        desc.logger.min_level = EST_LOG_LEVEL_ERROR;
+        REQUIRE_OK(est_estimator_new(&desc, &e));
+        memset(&ta, 0, sizeof ta);
+        ta.input_fn = lin_input_fn;
+        ta.input_user_data = &d;
+        ta.steps = 2;
+        CHECK_OK(est_estimator_train(e, &ta, NULL));
+        CHECK(seen.calls > 0);
+        CHECK(seen.min == want && seen.max == want);
+        if (seen.min != want || seen.max != want)
+            printf("intra_op_parallelism_threads %d: GEMMs saw num_threads %d..%d, want %d\n", asked[i], seen.min,
+                   seen.max, want);
+        est_estimator_free(e);
+    }
+    lin_free(&d);
+}
