@@ -936,12 +936,16 @@ EST_PRIVATE void est__avg_pool_range(void *vc, int64_t b, int64_t e)
 }
 
 /* Item n: one image; its dx is written by this item only, windows in order. dy goes to the first
- * maximum of the window in scan order (TF's tie rule), matching the forward's strict comparison. */
+ * maximum of the window in scan order (TF's tie rule), matching the forward's strict comparison.
+ * The argmax runs over a block of channels at a time (contiguous in NHWC), which vectorises. */
+#define EST__POOL_QB 64
 EST_PRIVATE void est__max_pool_grad_range(void *vc, int64_t b, int64_t e)
 {
     const est__pool_ctx *c = (const est__pool_ctx *)vc;
     const est__cgeom *g = &c->g;
-    int64_t n, oh, ow, ih, iw, q, h0, h1, w0, w1, img = g->h * g->w * g->c;
+    int64_t n, oh, ow, ih, iw, q, q0, qn, h0, h1, w0, w1, img = g->h * g->w * g->c;
+    float bv[EST__POOL_QB];
+    int64_t bi[EST__POOL_QB];
     for (n = b; n < e; n++) {
         const float *xn = c->x + n * img;
         float *dxn = c->out + n * img;
@@ -950,18 +954,24 @@ EST_PRIVATE void est__max_pool_grad_range(void *vc, int64_t b, int64_t e)
             for (ow = 0; ow < g->ow; ow++) {
                 const float *dyp = c->dy + ((n * g->oh + oh) * g->ow + ow) * g->c;
                 est__pool_window(g, oh, ow, &h0, &h1, &w0, &w1);
-                for (q = 0; q < g->c; q++) {
-                    int64_t best = -1;
-                    float bv = 0.0f;
+                if (h0 >= h1 || w0 >= w1) continue;
+                for (q0 = 0; q0 < g->c; q0 += EST__POOL_QB) {
+                    qn = EST__MIN(EST__POOL_QB, g->c - q0);
+                    for (q = 0; q < qn; q++) {
+                        bi[q] = (h0 * g->w + w0) * g->c + q0 + q;
+                        bv[q] = xn[bi[q]];
+                    }
                     for (ih = h0; ih < h1; ih++)
-                        for (iw = w0; iw < w1; iw++) {
-                            int64_t at = (ih * g->w + iw) * g->c + q;
-                            if (best < 0 || xn[at] > bv) {
-                                best = at;
-                                bv = xn[at];
+                        for (iw = ih == h0 ? w0 + 1 : w0; iw < w1; iw++) {
+                            int64_t at = (ih * g->w + iw) * g->c + q0;
+                            const float *xp = xn + at;
+                            for (q = 0; q < qn; q++) {
+                                int gt = xp[q] > bv[q];
+                                bv[q] = gt ? xp[q] : bv[q];
+                                bi[q] = gt ? at + q : bi[q];
                             }
                         }
-                    if (best >= 0) dxn[best] += dyp[q];
+                    for (q = 0; q < qn; q++) dxn[bi[q]] += dyp[q0 + q];
                 }
             }
     }
