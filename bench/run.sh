@@ -66,7 +66,9 @@ measure() { # workload build command...
     if line=$("$@" 2>"$LOG" | grep '^RESULT ' | tail -n 1) && [ -n "$line" ]; then
         set -- $line
         echo "$w $b $3 $4" >>"$RES"
-        printf '  %-20s %-8s %10s %s\n' "$w" "$b" "$3" "$4" >&2
+        printf '  %-20s %-10s %10s %s\n' "$w" "$b" "$3" "$4" >&2
+        # torch_bench.py --layout best prints both layouts: kept as extra columns
+        sed -n "s|^$w: nchw \([^,]*\), channels_last \(.*\)|$w torch_nchw \1 $4\n$w torch_cl \2 $4|p" "$LOG" >>"$RES"
     else
         echo "  $w $b FAILED:" >&2
         tail -n 5 "$LOG" >&2
@@ -130,14 +132,17 @@ order = sys.argv[2].split() + ["sgemm_1024"]
 def f(x):
     return "-" if x is None else ("%.3g" % x if x < 1 else "%.4g" % x if x < 1e3 else "%.0f" % x)
 print()
-print("%-20s %-8s %10s %10s %10s %9s %9s %s" % ("workload", "unit", "builtin", "blas", "torch", "bi/torch", "blas/torch", "runs"))
+print("medians; torch = the better layout of each run; bi = built-in kernels, blas = estimator_blas.h")
+print("%-20s %-6s %9s %9s %9s %9s %10s %10s %9s %4s" % ("workload", "unit", "builtin", "blas", "torch", "bi/torch",
+                                                        "blas/torch", "torch_nchw", "torch_cl", "runs"))
 for w in order:
     if w not in units:
         continue
     bi, bl, to = med.get((w, "builtin")), med.get((w, "blas")), med.get((w, "torch"))
     ratio = lambda o: None if o is None or not to else o / to
     n = len(rows.get((w, "builtin"), []))
-    print("%-20s %-8s %10s %10s %10s %9s %9s %d" % (w, units[w], f(bi), f(bl), f(to), f(ratio(bi)), f(ratio(bl)), n))
+    print("%-20s %-6s %9s %9s %9s %9s %10s %10s %9s %4d" % (w, units[w], f(bi), f(bl), f(to), f(ratio(bi)), f(ratio(bl)),
+                                                           f(med.get((w, "torch_nchw"))), f(med.get((w, "torch_cl"))), n))
 print()
 for w in order:
     for b in ("builtin", "blas"):
