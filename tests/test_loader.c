@@ -728,6 +728,7 @@ enum {
     TL_ATTR_SET,  /* replace attr: {i: [1]}, {i: [-1, -1]}, {f: [0.5, 0.5, 0.5, 0.5, 0.5]}, "attr" */
     TL_DTYPE,     /* another dtype (or not one) */
     TL_SHAPE,     /* another shape */
+    TL_CONST,     /* a Const's bytes all 0x00, all 0xFF or 0x7D 0xF7 0xDF..., its strings "" or "\xff\xff" */
     TL_OP,        /* another op with the same inputs and attributes */
     TL_KINDS
 };
@@ -787,6 +788,7 @@ static int tl_nargs(const est_json *nd, int kind)
     case TL_ATTR_SET: return 4;
     case TL_DTYPE: return 10;
     case TL_SHAPE: return 6;
+    case TL_CONST: return est_json_get(nd, "value") ? 3 : 0;
     default: return 24; /* TL_OP */
     }
 }
@@ -911,6 +913,30 @@ static void tl_emit_node(est_json_writer *w, const est_json *nd, const est_json 
                 else tl_emit(w, &sh->items[k]);
             }
             est_json_end_array(w);
+        } else if (strcmp(mm->key, "value") == 0 && m->kind == TL_CONST && mm->value.type == EST_JSON_OBJECT) {
+            static const char fill[3] = {'A', '/', 'f'};
+            const est_json *val = &mm->value;
+            est_json_key(w, "value");
+            est_json_begin_object(w);
+            for (k = 0; k < val->count; k++) {
+                const est_json_member *vm = &val->members[k];
+                est_json_key_n(w, vm->key, vm->key_len);
+                if (strcmp(vm->key, "data") == 0 && vm->value.type == EST_JSON_STRING) {
+                    char *b = (char *)malloc(vm->value.len + 1);
+                    size_t q;
+                    for (q = 0; q < vm->value.len; q++) b[q] = vm->value.str[q] == '=' ? '=' : fill[m->arg];
+                    est_json_string_n(w, b, vm->value.len);
+                    free(b);
+                } else if (strcmp(vm->key, "strings") == 0 && vm->value.type == EST_JSON_ARRAY) {
+                    size_t q;
+                    est_json_begin_array(w);
+                    for (q = 0; q < vm->value.count; q++) est_json_string(w, m->arg == 0 ? "" : "//8=");
+                    est_json_end_array(w);
+                } else {
+                    tl_emit(w, &vm->value);
+                }
+            }
+            est_json_end_object(w);
         } else if (strcmp(mm->key, "op") == 0 && m->kind == TL_OP) {
             est_json_key(w, "op");
             est_json_string(w, est_op_name((est_op)(1 + (m->node * 17 + (size_t)m->arg * 29) % (EST_OP_COUNT - 1))));
@@ -966,18 +992,20 @@ static int tl_set_crc(unsigned char *wts, size_t wn, const char *text, size_t le
     return 0;
 }
 
-TEST(loader_mutation_fuzz)
+/* Load every mutation of the export in dir (of the nodes pick() accepts; NULL: all) and, when it
+ * loads, run signature sig on the valid inputs: nothing may crash, every rejection names the file,
+ * and the unmutated document must load and run. Prints and returns the counts. */
+static void tl_fuzz(const char *dir, const char *sig, const est_named_tensor *in, int n_in,
+                    int (*pick)(const est_json *nd), int *counts)
 {
-    const char *dir = tl_fz_export();
     char p[1200];
     void *json = NULL, *w = NULL;
     size_t jn = 0, wn = 0, node;
     est_json_doc *doc = NULL;
     const est_json *root, *nodes;
     est_json_parse_args pa;
-    est_tensor *x = NULL;
-    est_named_tensor in;
-    int n_total = 0, n_loaded = 0, n_ran = 0, kind, arg;
+    int kind, arg, picked = 0;
+    counts[0] = counts[1] = counts[2] = 0;
     REQUIRE(dir[0]);
     snprintf(p, sizeof p, "%s/saved_model.json", dir);
     REQUIRE_OK(est_read_file(p, &json, &jn));
@@ -987,14 +1015,12 @@ TEST(loader_mutation_fuzz)
     REQUIRE_OK(est_json_parse((const char *)json, jn, &pa, &doc));
     root = est_json_root(doc);
     nodes = est_json_get(est_json_get(root, "graph"), "nodes");
-    REQUIRE(nodes && nodes->count > 40);
-    REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape4(2, 6, 6, 2), &x));
-    memcpy(x->data, tl_fz_x->data, x->nbytes);
-    in.name = "img";
-    in.tensor = *x;
+    REQUIRE(nodes && nodes->count > 1);
     for (node = 0; node <= nodes->count; node++) {
-        for (kind = node ? 0 : TL_KINDS - 1; kind < TL_KINDS; kind++) {
-            /* node == count: the unmutated document once, which must load and run */
+        /* node == count: the unmutated document once */
+        if (node < nodes->count && (node == 0 || (pick && !pick(&nodes->items[node])))) continue;
+        picked += node < nodes->count;
+        for (kind = node < nodes->count ? 0 : TL_KINDS - 1; kind < TL_KINDS; kind++) {
             int na = node < nodes->count ? tl_nargs(&nodes->items[node], kind) : 1;
             for (arg = 0; arg < na; arg++) {
                 tl_mut m;
@@ -1011,16 +1037,15 @@ TEST(loader_mutation_fuzz)
                 REQUIRE_OK(est_json_writer_new(NULL, &jw));
                 REQUIRE_OK(tl_mutate(root, &m, jw, &text, &len));
                 REQUIRE(tl_set_crc((unsigned char *)w, wn, text, len));
-                n_total++;
+                counts[0]++;
                 st = est_saved_model_load_from_memory(text, len, w, wn, &sm);
                 if (m.kind < 0) CHECK_MSG(st == EST_OK, "unmutated: %s", est_last_error());
                 if (st == EST_OK) {
-                    n_loaded++;
-                    st = est_saved_model_run(sm, NULL, &in, 1, &outs, &n_out);
+                    counts[1]++;
+                    st = est_saved_model_run(sm, sig, in, n_in, &outs, &n_out);
                     if (m.kind < 0) CHECK_MSG(st == EST_OK, "unmutated run: %s", est_last_error());
-                    n_ran += st == EST_OK;
+                    counts[2] += st == EST_OK;
                 } else {
-                    /* every rejection says where */
                     CHECK_MSG(strstr(est_last_error(), "saved_model.json") || strstr(est_last_error(), "variables"),
                               "node %d kind %d arg %d: %s", (int)node, kind, arg, est_last_error());
                 }
@@ -1029,11 +1054,177 @@ TEST(loader_mutation_fuzz)
             }
         }
     }
-    printf("  %d mutations of %d nodes: %d loaded, %d of those ran\n", n_total, (int)nodes->count, n_loaded, n_ran);
-    CHECK(n_total >= 2000);
-    CHECK(n_loaded < n_total / 2);
-    est_tensor_free(x);
+    printf("  %d mutations of %d of %d nodes: %d loaded, %d of those ran\n", counts[0], picked, (int)nodes->count,
+           counts[1], counts[2]);
     est_json_doc_free(doc);
     est_free(json);
     est_free(w);
+}
+
+TEST(loader_mutation_fuzz)
+{
+    est_tensor *x = NULL;
+    est_named_tensor in;
+    int counts[3];
+    const char *dir = tl_fz_export();
+    REQUIRE(dir[0]);
+    REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape4(2, 6, 6, 2), &x));
+    memcpy(x->data, tl_fz_x->data, x->nbytes);
+    in.name = "img";
+    in.tensor = *x;
+    tl_fuzz(dir, NULL, &in, 1, NULL, counts);
+    CHECK(counts[0] >= 2000);
+    CHECK(counts[1] < counts[0] / 2);
+    est_tensor_free(x);
+}
+
+/* A DNNLinearCombined classifier over feature columns (vocabulary list + its embedding, hash bucket
+ * as an indicator, bucketized numeric, identity embedding, a cross): the export holds the feature
+ * ops, EmbeddingLookupSparse and the vocabulary table, all fuzzed below. */
+#define TL_FC_N 24
+static est_tensor *tl_fc_x[4], *tl_fc_y;
+
+static est_status tl_fc_input_fn(est_mode mode, const est_params *p, void *user, est_dataset **out)
+{
+    static const char *names[4] = {"color", "word", "age", "id"};
+    est_tensor xs[4];
+    est_numpy_input_args a;
+    int k;
+    (void)p;
+    (void)user;
+    for (k = 0; k < 4; k++) xs[k] = *tl_fc_x[k];
+    memset(&a, 0, sizeof a);
+    a.n_x = 4;
+    a.x_names = names;
+    a.x = xs;
+    a.y = tl_fc_y;
+    a.batch_size = 8;
+    a.num_epochs = mode == EST_MODE_TRAIN ? -1 : 1;
+    a.shuffle = -1;
+    return est_numpy_input_fn(&a, out);
+}
+
+static const char *tl_fc_export(void)
+{
+    static const char *const vocab[3] = {"red", "green", "blue"};
+    static const char *const words[5] = {"a", "bb", "", "ccc", "a"};
+    static const float bounds[3] = {18, 30, 50};
+    static const int hidden[1] = {4};
+    static char out[1024];
+    const char *colors[TL_FC_N], *ws[TL_FC_N];
+    est_feature_column *color = NULL, *color_emb = NULL, *word = NULL, *word_ind = NULL, *age = NULL, *age_b = NULL,
+                       *id = NULL, *id_emb = NULL, *cross = NULL, *lc[3], *dc[3];
+    est_cross_key ck[2];
+    est_dnn_linear_combined_desc d;
+    est_estimator *e = NULL;
+    est_train_args ta;
+    est_raw_feature rf[4];
+    est_receiver *r = NULL;
+    char mdir[512];
+    int i;
+    if (out[0]) return out;
+    for (i = 0; i < TL_FC_N; i++) {
+        colors[i] = i % 7 == 6 ? "purple" : vocab[i % 3];
+        ws[i] = words[i % 5];
+    }
+    est_tensor_from_strings(est_shape1(TL_FC_N), colors, &tl_fc_x[0]);
+    est_tensor_from_strings(est_shape1(TL_FC_N), ws, &tl_fc_x[1]);
+    est_tensor_new(EST_DTYPE_F32, est_shape1(TL_FC_N), &tl_fc_x[2]);
+    est_tensor_new(EST_DTYPE_I64, est_shape1(TL_FC_N), &tl_fc_x[3]);
+    est_tensor_new(EST_DTYPE_I64, est_shape1(TL_FC_N), &tl_fc_y);
+    for (i = 0; i < TL_FC_N; i++) {
+        ((float *)tl_fc_x[2]->data)[i] = (float)(10 + 3 * i);
+        ((int64_t *)tl_fc_x[3]->data)[i] = i % 5;
+        ((int64_t *)tl_fc_y->data)[i] = i % 3 == 0;
+    }
+    if (est_categorical_column_with_vocabulary_list("color", vocab, 3, NULL, &color) != EST_OK ||
+        est_embedding_column(color, 2, NULL, &color_emb) != EST_OK ||
+        est_categorical_column_with_hash_bucket("word", 6, EST_DTYPE_STRING, &word) != EST_OK ||
+        est_indicator_column(word, &word_ind) != EST_OK || (age = tc_num("age", 1)) == NULL ||
+        est_bucketized_column(age, bounds, 3, &age_b) != EST_OK ||
+        est_categorical_column_with_identity("id", 5, NULL, &id) != EST_OK ||
+        est_embedding_column(id, 2, NULL, &id_emb) != EST_OK)
+        printf("tl_fc_export: columns: %s\n", est_last_error());
+    memset(ck, 0, sizeof ck);
+    ck[0].column = color;
+    ck[1].key = "word";
+    if (est_crossed_column(ck, 2, 7, NULL, &cross) != EST_OK) printf("tl_fc_export: cross: %s\n", est_last_error());
+    lc[0] = color;
+    lc[1] = age_b;
+    lc[2] = cross;
+    dc[0] = color_emb;
+    dc[1] = word_ind;
+    dc[2] = id_emb;
+    snprintf(mdir, sizeof mdir, "%s/tl_fc_model", test_tmpdir());
+    memset(&d, 0, sizeof d);
+    d.linear_feature_columns = lc;
+    d.n_linear_feature_columns = 3;
+    d.dnn_feature_columns = dc;
+    d.n_dnn_feature_columns = 3;
+    d.dnn_hidden_units = hidden;
+    d.n_dnn_hidden_units = 1;
+    tc_common(&d.common);
+    d.common.model_dir = mdir;
+    d.common.logger.min_level = EST_LOG_LEVEL_ERROR;
+    memset(&ta, 0, sizeof ta);
+    ta.input_fn = tl_fc_input_fn;
+    ta.steps = 3;
+    memset(rf, 0, sizeof rf);
+    rf[0].name = "color";
+    rf[1].name = "word";
+    rf[0].dtype = rf[1].dtype = EST_DTYPE_STRING;
+    rf[2].name = "age";
+    rf[2].dtype = EST_DTYPE_F32;
+    rf[3].name = "id";
+    rf[3].dtype = EST_DTYPE_I64;
+    for (i = 0; i < 4; i++) rf[i].shape = est_shape_scalar();
+    if (est_dnn_linear_combined_classifier_new(&d, &e) != EST_OK || est_estimator_train(e, &ta, NULL) != EST_OK ||
+        est_build_raw_serving_input_receiver_fn(rf, 4, 0, &r) != EST_OK ||
+        est_estimator_export_saved_model(e, mdir, r, NULL, NULL, out, sizeof out) != EST_OK) {
+        printf("tl_fc_export: %s\n", est_last_error());
+        out[0] = 0;
+    }
+    est_receiver_free(r);
+    est_estimator_free(e);
+    est_feature_column_free(cross);
+    est_feature_column_free(id_emb);
+    est_feature_column_free(id);
+    est_feature_column_free(age_b);
+    est_feature_column_free(age);
+    est_feature_column_free(word_ind);
+    est_feature_column_free(word);
+    est_feature_column_free(color_emb);
+    est_feature_column_free(color);
+    return out;
+}
+
+/* The feature-column part of the graph: ops with data-dependent indexing, and their constants (the
+ * rest is the dense network the first fuzz test covers). */
+static int tl_fc_pick(const est_json *nd)
+{
+    static const char *const ops[] = {"StringToHashBucketFast", "LookupTableFindV2", "CategoricalIdentity", "Bucketize",
+                                      "SparseCrossHashed", "DenseToSparseIndices", "DenseToSparseShape", "SafeIds",
+                                      "SafeWeights", "SparseIndicator", "EmbeddingLookupSparse", "Const"};
+    const char *op = est_json_get(nd, "op") ? est_json_get(nd, "op")->str : "";
+    size_t k;
+    for (k = 0; k < sizeof ops / sizeof ops[0]; k++)
+        if (strcmp(op, ops[k]) == 0) return 1;
+    return 0;
+}
+
+TEST(loader_mutation_fuzz_feature_columns)
+{
+    static const char *names[4] = {"color", "word", "age", "id"};
+    est_named_tensor in[4];
+    int counts[3], k;
+    const char *dir = tl_fc_export();
+    REQUIRE(dir[0]);
+    for (k = 0; k < 4; k++) {
+        in[k].name = names[k];
+        REQUIRE_OK(est_tensor_view(tl_fc_x[k], tl_fc_x[k]->shape, &in[k].tensor));
+        in[k].tensor.shape.dims[0] = 7; /* the first 7 rows: "purple", "", ids 0..4 */
+    }
+    tl_fuzz(dir, "predict", in, 4, tl_fc_pick, counts);
+    CHECK(counts[0] >= 1000);
+    CHECK(counts[1] < counts[0] / 2);
 }
