@@ -1228,3 +1228,277 @@ TEST(loader_mutation_fuzz_feature_columns)
     CHECK(counts[0] >= 1000);
     CHECK(counts[1] < counts[0] / 2);
 }
+
+/* ---- no false rejections: a graph of every builder's ops survives saved_model.json ---- */
+
+#define TL_ZOO_MAX 160
+typedef struct tl_zoo {
+    est_node *out[TL_ZOO_MAX];
+    int n;
+} tl_zoo;
+
+static void tl_zoo_add(tl_zoo *z, est_node *n)
+{
+    if (n && z->n < TL_ZOO_MAX) z->out[z->n++] = n;
+}
+
+/* x f32 [?,4], img f32 [?,6,6,2], ids i64 [?] (values 0..3), labels i32 [?], b bool [?,4]. */
+static void tl_zoo_build(est_graph *g, est_node **ph, tl_zoo *z)
+{
+    static float filt[72], w43[12], v4[4] = {0.5f, -1.0f, 2.0f, 0.25f}, filt_t[3 * 3 * 3 * 2];
+    static const int64_t begin[2] = {0, 1}, size[2] = {-1, 2}, mult[2] = {2, 1}, pads[4] = {1, 1, 2, 0};
+    static const int perm[2] = {1, 0}, ax1[1] = {1};
+    static const int32_t gidx[3] = {3, 0, 2};
+    est_node *x = ph[0], *img = ph[1], *ids = ph[2], *labels = ph[3], *b = ph[4], *c4, *pos, *lg, *parts[2], *xs[3];
+    est_reduce_args ra;
+    est_matmul_args ma;
+    est_conv2d_args ca;
+    est_pool_args pa;
+    est_random_args rnd;
+    est_tensor *gi = NULL;
+    int k;
+    for (k = 0; k < 72; k++) filt[k] = (float)((k * 37) % 11) / 11.0f - 0.5f;
+    for (k = 0; k < 54; k++) filt_t[k] = (float)((k * 13) % 7) / 7.0f - 0.4f;
+    for (k = 0; k < 12; k++) w43[k] = (float)k / 12.0f - 0.3f;
+    c4 = est_constant_f32(g, est_shape1(4), v4);
+    pos = est_exp(g, x);
+    /* math */
+    tl_zoo_add(z, est_add(g, x, c4));
+    tl_zoo_add(z, est_sub(g, x, c4));
+    tl_zoo_add(z, est_mul(g, x, c4));
+    tl_zoo_add(z, est_div(g, x, c4));
+    tl_zoo_add(z, est_pow(g, pos, c4));
+    tl_zoo_add(z, est_maximum(g, x, c4));
+    tl_zoo_add(z, est_minimum(g, x, c4));
+    tl_zoo_add(z, est_neg(g, x));
+    tl_zoo_add(z, est_abs(g, x));
+    tl_zoo_add(z, est_sign(g, x));
+    tl_zoo_add(z, est_square(g, x));
+    tl_zoo_add(z, est_sqrt(g, pos));
+    tl_zoo_add(z, est_rsqrt(g, pos));
+    tl_zoo_add(z, est_log(g, pos));
+    tl_zoo_add(z, est_log1p(g, pos));
+    tl_zoo_add(z, est_where(g, b, x, est_neg(g, x)));
+    tl_zoo_add(z, est_cast(g, x, EST_DTYPE_I32));
+    tl_zoo_add(z, est_cast(g, x, EST_DTYPE_F64));
+    tl_zoo_add(z, est_cast(g, x, EST_DTYPE_U8));
+    tl_zoo_add(z, est_cast(g, ids, EST_DTYPE_F32));
+    tl_zoo_add(z, est_add(g, ids, ids));
+    tl_zoo_add(z, est_abs(g, ids));
+    tl_zoo_add(z, est_equal(g, x, c4));
+    tl_zoo_add(z, est_not_equal(g, x, c4));
+    tl_zoo_add(z, est_less(g, x, c4));
+    tl_zoo_add(z, est_less_equal(g, x, c4));
+    tl_zoo_add(z, est_greater(g, x, c4));
+    tl_zoo_add(z, est_greater_equal(g, x, c4));
+    tl_zoo_add(z, est_logical_and(g, b, est_less(g, x, c4)));
+    tl_zoo_add(z, est_logical_or(g, b, est_less(g, x, c4)));
+    tl_zoo_add(z, est_logical_not(g, b));
+    for (k = EST_ACTIVATION_RELU; k < EST_ACTIVATION_COUNT; k++) tl_zoo_add(z, est_activate(g, x, (est_activation)k));
+    tl_zoo_add(z, est_gelu(g, x, 1));
+    /* reductions */
+    memset(&ra, 0, sizeof ra);
+    tl_zoo_add(z, est_reduce_sum(g, x, &ra));
+    ra.axes[0] = -1;
+    ra.n_axes = 1;
+    tl_zoo_add(z, est_reduce_mean(g, x, &ra));
+    tl_zoo_add(z, est_reduce_prod(g, x, &ra));
+    tl_zoo_add(z, est_reduce_sum(g, ids, &ra));
+    ra.keepdims = 1;
+    tl_zoo_add(z, est_reduce_max(g, x, &ra));
+    ra.axes[0] = 1;
+    ra.axes[1] = 2;
+    ra.n_axes = 2;
+    tl_zoo_add(z, est_reduce_min(g, img, &ra));
+    tl_zoo_add(z, est_argmax(g, x, 1, EST_DTYPE_DEFAULT));
+    tl_zoo_add(z, est_argmin(g, x, -1, EST_DTYPE_I32));
+    /* shapes and indexing */
+    tl_zoo_add(z, est_reshape(g, img, est_shape3(-1, 36, 2)));
+    tl_zoo_add(z, est_transpose(g, x, perm));
+    xs[0] = x;
+    xs[1] = est_square(g, x);
+    xs[2] = x;
+    tl_zoo_add(z, est_concat(g, xs, 3, -1));
+    tl_zoo_add(z, est_slice(g, x, begin, size));
+    if (est_split(g, x, 2, 1, parts) == EST_OK) {
+        tl_zoo_add(z, parts[0]);
+        tl_zoo_add(z, parts[1]);
+    }
+    est_tensor_from_data(EST_DTYPE_I32, est_shape1(3), gidx, &gi);
+    tl_zoo_add(z, est_gather(g, x, est_constant(g, gi), 1));
+    est_tensor_free(gi);
+    tl_zoo_add(z, est_gather(g, c4, ids, 0));
+    tl_zoo_add(z, est_one_hot(g, ids, 5, 1.0f, -1.0f, -1));
+    tl_zoo_add(z, est_one_hot(g, ids, 3, 2.0f, 0.0f, 0));
+    tl_zoo_add(z, est_squeeze(g, est_expand_dims(g, x, 1), ax1, 1));
+    tl_zoo_add(z, est_expand_dims(g, x, -1));
+    tl_zoo_add(z, est_tile(g, x, mult));
+    tl_zoo_add(z, est_pad(g, x, pads, EST_PAD_MODE_CONSTANT, 3.0f));
+    tl_zoo_add(z, est_pad(g, x, pads, EST_PAD_MODE_REFLECT, 0.0f));
+    tl_zoo_add(z, est_pad(g, x, pads, EST_PAD_MODE_SYMMETRIC, 0.0f));
+    /* nn */
+    tl_zoo_add(z, est_softmax(g, x, -1));
+    tl_zoo_add(z, est_log_softmax(g, x, 0));
+    lg = est_matmul(g, x, est_constant_f32(g, est_shape2(4, 3), w43), NULL);
+    tl_zoo_add(z, lg);
+    memset(&ma, 0, sizeof ma);
+    ma.transpose_a = 1;
+    tl_zoo_add(z, est_matmul(g, x, x, &ma));
+    ma.transpose_a = 0;
+    ma.transpose_b = 1;
+    tl_zoo_add(z, est_matmul(g, x, x, &ma));
+    tl_zoo_add(z, est_sparse_softmax_cross_entropy_with_logits(g, labels, lg));
+    tl_zoo_add(z, est_softmax_cross_entropy_with_logits(g, est_softmax(g, x, -1), x));
+    tl_zoo_add(z, est_sigmoid_cross_entropy_with_logits(g, est_sigmoid(g, x), x));
+    tl_zoo_add(z, est_l2_normalize(g, x, ax1, 1, 0.0f));
+    memset(&rnd, 0, sizeof rnd);
+    rnd.seed = 7;
+    tl_zoo_add(z, est_random_uniform(g, est_shape2(2, 3), &rnd));
+    tl_zoo_add(z, est_random_normal(g, est_shape1(5), &rnd));
+    rnd.shape_like = x;
+    tl_zoo_add(z, est_truncated_normal(g, est_shape_scalar(), &rnd));
+    tl_zoo_add(z, est_dropout(g, x, 0.5f, 3));
+    /* convolutions and pooling */
+    memset(&ca, 0, sizeof ca);
+    tl_zoo_add(z, est_conv2d(g, img, est_constant_f32(g, est_shape4(3, 3, 2, 4), filt), &ca));
+    ca.padding = EST_PADDING_SAME;
+    ca.strides[0] = 2;
+    ca.dilations[1] = 2;
+    tl_zoo_add(z, est_conv2d(g, img, est_constant_f32(g, est_shape4(3, 3, 2, 4), filt), &ca));
+    memset(&ca, 0, sizeof ca);
+    ca.padding = EST_PADDING_SAME;
+    tl_zoo_add(z, est_depthwise_conv2d(g, img, est_constant_f32(g, est_shape4(3, 3, 2, 4), filt), &ca));
+    ca.strides[0] = ca.strides[1] = 2;
+    tl_zoo_add(z, est_conv2d_transpose(g, img, est_constant_f32(g, est_shape4(3, 3, 3, 2), filt_t),
+                                       est_shape4(-1, 12, 12, 3), &ca));
+    memset(&pa, 0, sizeof pa);
+    pa.ksize[0] = pa.ksize[1] = 3;
+    pa.strides[0] = pa.strides[1] = 2;
+    pa.padding = EST_PADDING_SAME;
+    tl_zoo_add(z, est_max_pool2d(g, img, &pa));
+    pa.padding = EST_PADDING_VALID;
+    tl_zoo_add(z, est_avg_pool2d(g, img, &pa));
+    /* plumbing */
+    xs[0] = x;
+    xs[1] = pos;
+    tl_zoo_add(z, est_add_n(g, xs, 2));
+    tl_zoo_add(z, est_zeros_like(g, ids));
+    tl_zoo_add(z, est_ones_like(g, x));
+    tl_zoo_add(z, est_identity(g, x));
+    tl_zoo_add(z, est_stop_gradient(g, x));
+    tl_zoo_add(z, est_broadcast_like(g, c4, x));
+    tl_zoo_add(z, est_reshape_like(g, est_reshape(g, x, est_shape1(-1)), x));
+    tl_zoo_add(z, est_sum_to_like(g, x, c4));
+}
+
+TEST(loader_accepts_every_builder_op)
+{
+    static const char *in_names[5] = {"x", "img", "ids", "labels", "b"};
+    est_graph_desc gd;
+    est_graph *g = NULL;
+    est_node *ph[5];
+    tl_zoo z;
+    est_json_writer *w = NULL;
+    unsigned char *need;
+    const char *text;
+    size_t len;
+    est_status st = EST_OK;
+    est_saved_model *m = NULL;
+    est_tensor *vals[5];
+    est_named_tensor in[5];
+    est_feed feeds[5];
+    est_tensor direct[TL_ZOO_MAX];
+    const est_named_tensor *outs;
+    est_plan_desc pd;
+    est_plan *plan = NULL;
+    char key[32];
+    int64_t id, j;
+    int k, n_out = 0;
+    memset(&gd, 0, sizeof gd);
+    gd.seed = 11;
+    REQUIRE_OK(est_graph_new(&gd, &g));
+    ph[0] = est_placeholder(g, "x", EST_DTYPE_F32, est_shape2(-1, 4));
+    ph[1] = est_placeholder(g, "img", EST_DTYPE_F32, est_shape4(-1, 6, 6, 2));
+    ph[2] = est_placeholder(g, "ids", EST_DTYPE_I64, est_shape1(-1));
+    ph[3] = est_placeholder(g, "labels", EST_DTYPE_I32, est_shape1(-1));
+    ph[4] = est_placeholder(g, "b", EST_DTYPE_BOOL, est_shape2(-1, 4));
+    memset(&z, 0, sizeof z);
+    tl_zoo_build(g, ph, &z);
+    CHECK_MSG(est_graph_status(g) == EST_OK, "building: %s", est_graph_error(g));
+    REQUIRE(est_graph_status(g) == EST_OK);
+    CHECK(z.n >= 90);
+    /* saved_model.json of the whole graph, one signature with every output */
+    need = (unsigned char *)calloc((size_t)g->n_nodes + 1, 1);
+    for (id = 0; id < g->n_nodes; id++) need[id] = 1;
+    REQUIRE_OK(est_json_writer_new(NULL, &w));
+    est_json_begin_object(w);
+    est_json_key(w, "format");
+    est_json_string(w, EST_SAVED_MODEL_FORMAT);
+    est_json_key(w, "variables");
+    est_json_begin_array(w);
+    est_json_end_array(w);
+    est_json_key(w, "signature_def");
+    est_json_begin_object(w);
+    est_json_key(w, "zoo");
+    est_json_begin_object(w);
+    est_json_key(w, "inputs");
+    est_json_begin_object(w);
+    for (k = 0; k < 5; k++) {
+        est_json_key(w, in_names[k]);
+        est__json_tensor_info(w, ph[k]);
+    }
+    est_json_end_object(w);
+    est_json_key(w, "outputs");
+    est_json_begin_object(w);
+    for (k = 0; k < z.n; k++) {
+        snprintf(key, sizeof key, "o%d", k);
+        est_json_key(w, key);
+        est__json_tensor_info(w, z.out[k]);
+    }
+    est_json_end_object(w);
+    est_json_end_object(w);
+    est_json_end_object(w);
+    est_json_key(w, "graph");
+    est__json_graph(w, g, need, &st);
+    est_json_end_object(w);
+    REQUIRE_OK(st);
+    REQUIRE_OK(est_json_writer_result(w, &text, &len));
+    REQUIRE_OK(est_saved_model_load_from_memory(text, len, NULL, 0, &m));
+    /* and it computes what the graph computes (random ops included: the seeds travel along) */
+    est_tensor_new(EST_DTYPE_F32, est_shape2(3, 4), &vals[0]);
+    est_tensor_new(EST_DTYPE_F32, est_shape4(3, 6, 6, 2), &vals[1]);
+    est_tensor_new(EST_DTYPE_I64, est_shape1(3), &vals[2]);
+    est_tensor_new(EST_DTYPE_I32, est_shape1(3), &vals[3]);
+    est_tensor_new(EST_DTYPE_BOOL, est_shape2(3, 4), &vals[4]);
+    for (k = 0; k < 5; k++) REQUIRE(vals[k]);
+    for (j = 0; j < 12; j++) ((float *)vals[0]->data)[j] = (float)(j % 5) * 0.3f - 0.6f;
+    for (j = 0; j < 216; j++) ((float *)vals[1]->data)[j] = (float)((j * 7) % 13) / 13.0f - 0.5f;
+    for (j = 0; j < 3; j++) ((int64_t *)vals[2]->data)[j] = (j * 2 + 1) % 4;
+    for (j = 0; j < 3; j++) ((int32_t *)vals[3]->data)[j] = (int32_t)(j % 3);
+    for (j = 0; j < 12; j++) ((unsigned char *)vals[4]->data)[j] = (unsigned char)(j % 3 == 0);
+    for (k = 0; k < 5; k++) {
+        in[k].name = in_names[k];
+        in[k].tensor = *vals[k];
+        feeds[k].node = ph[k];
+        feeds[k].value = vals[k];
+    }
+    REQUIRE_OK(est_saved_model_run(m, "zoo", in, 5, &outs, &n_out));
+    REQUIRE(n_out == z.n);
+    memset(&pd, 0, sizeof pd);
+    pd.fetches = z.out;
+    pd.n_fetches = z.n;
+    REQUIRE_OK(est_plan_new(g, &pd, &plan));
+    REQUIRE_OK(est_plan_run(plan, feeds, 5, direct));
+    for (k = 0; k < z.n; k++) {
+        const est_tensor *o = &outs[k].tensor;
+        CHECK_MSG(o->dtype == direct[k].dtype && est_shape_equal(&o->shape, &direct[k].shape) &&
+                      o->nbytes == direct[k].nbytes && memcmp(o->data, direct[k].data, o->nbytes) == 0,
+                  "output %d (%s '%s') differs after the round trip", k, est_op_name(z.out[k]->op), z.out[k]->name);
+    }
+    est_plan_free(plan);
+    for (k = 0; k < 5; k++) est_tensor_free(vals[k]);
+    est_saved_model_free(m);
+    est_json_writer_free(w);
+    free(need);
+    est_graph_free(g);
+}
