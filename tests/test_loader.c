@@ -724,7 +724,7 @@ enum {
     TL_I_SET,     /* i[arg / 12] = a special value */
     TL_I_TYPE,    /* i[arg / 4] becomes a string, a fraction, null or a bool */
     TL_I_APPEND,  /* append 1, -1 or 2^40, or pad to 25 entries */
-    TL_F_SET,     /* f[arg / 6] = a special value */
+    TL_F_SET,     /* f[arg / 6] = -1, 0, 1e300, "nan", "inf" or "x" */
     TL_ATTR_SET,  /* replace attr: {i: [1]}, {i: [-1, -1]}, {f: [0.5, 0.5, 0.5, 0.5, 0.5]}, "attr" */
     TL_DTYPE,     /* another dtype (or not one) */
     TL_SHAPE,     /* another shape */
@@ -865,7 +865,7 @@ static void tl_emit_attr(est_json_writer *w, const est_json *at, const tl_mut *m
                 switch (m->arg % 6) {
                 case 0: est_json_double(w, -1.0); break;
                 case 1: est_json_double(w, 0.0); break;
-                case 2: est_json_double(w, 1e30); break;
+                case 2: est_json_double(w, 1e300); break; /* beyond float */
                 case 3: est_json_string(w, "nan"); break;
                 case 4: est_json_string(w, "inf"); break;
                 default: est_json_string(w, "x"); break;

@@ -931,7 +931,9 @@ EST_PRIVATE est_status est__load_node(est_saved_model *m, const est_json *jn, si
         for (i = 0; jf && i < jf->count; i++) {
             const est_json *v = &jf->items[i];
             if (v->type == EST_JSON_NUMBER)
-                at.f[i] = (float)v->number;
+                at.f[i] = v->number > FLT_MAX ? (float)HUGE_VAL /* a double beyond float's range: C leaves */
+                          : v->number < -FLT_MAX ? (float)-HUGE_VAL /* its conversion undefined */
+                                                 : (float)v->number;
             else if (v->type == EST_JSON_STRING && strcmp(v->str, "inf") == 0)
                 at.f[i] = (float)HUGE_VAL;
             else if (v->type == EST_JSON_STRING && strcmp(v->str, "-inf") == 0)
