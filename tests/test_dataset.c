@@ -1641,6 +1641,192 @@ TEST(dataset_interleave)
     est_dataset_free(ds);
 }
 
+/* ---- parallel interleave --------------------------------------------------------------------------------- */
+
+/* Sub-dataset of input x: range(10x, 10x + 1 + x % 4) -> map(square) that fails on 21 and 71, and
+ * (when user is a slow_user) a map that records how many calls run at once. */
+typedef struct slow_user {
+    int inflight, max_inflight, calls;
+    int wait_ms; /* each call waits up to this long for another call to be running (0: no wait) */
+} slow_user;
+static est_status map_slow(const est_element *in, est_element_builder *out, void *user)
+{
+    slow_user *u = (slow_user *)user;
+    int now = __atomic_add_fetch(&u->inflight, 1, __ATOMIC_SEQ_CST), m, k;
+    __atomic_add_fetch(&u->calls, 1, __ATOMIC_SEQ_CST);
+    while ((m = __atomic_load_n(&u->max_inflight, __ATOMIC_SEQ_CST)) < now &&
+           !__atomic_compare_exchange_n(&u->max_inflight, &m, now, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    }
+    /* a slow input: it waits (bounded) until some other call overlaps with it */
+    for (k = 0; k < u->wait_ms && __atomic_load_n(&u->max_inflight, __ATOMIC_SEQ_CST) < 2; k++) {
+        struct timespec ts;
+        ts.tv_sec = 0;
+        ts.tv_nsec = 1000000;
+        nanosleep(&ts, NULL);
+    }
+    __atomic_sub_fetch(&u->inflight, 1, __ATOMIC_SEQ_CST);
+    return est_element_builder_set(out, 0, &in->values[0]);
+}
+static const int64_t il_fail_at[2] = {21, 71};
+static est_status il_squares(const est_element *in, est_dataset **out, void *user)
+{
+    int64_t x = est_tensor_i64(&in->values[0])[0];
+    est_element_spec sp = sq_spec();
+    est_dataset *d = ds_range(10 * x, 10 * x + 1 + x % 4, 1);
+    est_status s;
+    if (user && (s = est_dataset_map(d, map_slow, user, NULL, 0, &d)) != EST_OK) return s;
+    return est_dataset_map(d, map_square, (void *)&il_fail_at[x % 2], &sp, 0, out);
+}
+/* Every result of a pass: values, and -1000 - code for errors (the iteration goes on after them). */
+static int il_results(est_dataset *ds, double *out, int max)
+{
+    est_iterator *it = NULL;
+    est_element el = {0};
+    est_status s;
+    int n = 0;
+    if (est_dataset_make_iterator(ds, &it) != EST_OK) return -1;
+    while (n < max && (s = est_iterator_next(it, &el)) != EST_ERR_OUT_OF_RANGE)
+        out[n++] = s == EST_OK ? est_tensor_get(&el.values[0], 0) * 100 + est_tensor_get(&el.values[1], 0) : -1000.0 + (double)s;
+    est_iterator_free(it);
+    return n;
+}
+
+TEST(dataset_interleave_parallel_same_order_as_serial)
+{
+    est_element_spec sp = sq_spec();
+    int cls[] = {1, 2, 3, 5}, bls[] = {1, 2, 3, 40}, nps[] = {1, 2, 3, EST_AUTOTUNE};
+    int ci, bi, pi, errors = 0;
+    for (ci = 0; ci < 4; ci++)
+        for (bi = 0; bi < 4; bi++) {
+            double ref[256], got[256];
+            est_dataset *ds = NULL;
+            int nref, n, k;
+            REQUIRE_OK(est_dataset_interleave(ds_range(0, 11, 1), il_squares, NULL, &sp, cls[ci], bls[bi], 0, &ds));
+            nref = il_results(ds, ref, 256);
+            est_dataset_free(ds);
+            CHECK(nref == 26); /* the sum of 1 + x % 4 over x < 11; the 2 errors take an element's place */
+            for (k = 0; k < nref; k++) errors += ref[k] < 0;
+            for (pi = 0; pi < 4; pi++) {
+                REQUIRE_OK(est_dataset_interleave(ds_range(0, 11, 1), il_squares, NULL, &sp, cls[ci], bls[bi], nps[pi], &ds));
+                n = il_results(ds, got, 256);
+                CHECK_MSG(n == nref, "cycle %d block %d threads %d: %d results, serial %d", cls[ci], bls[bi], nps[pi], n, nref);
+                for (k = 0; k < n && k < nref; k++)
+                    CHECK_MSG(got[k] == ref[k], "cycle %d block %d threads %d: result %d is %g, serial %g", cls[ci], bls[bi], nps[pi], k,
+                              got[k], ref[k]);
+                est_dataset_free(ds);
+            }
+        }
+    CHECK(errors == 16 * 2); /* 21 and 71 fail, in every configuration */
+}
+
+TEST(dataset_interleave_parallel_overlaps)
+{
+    est_element_spec sp = sq_spec();
+    slow_user u;
+    double ref[64], got[64];
+    est_dataset *ds = NULL;
+    int nref, n, k;
+    memset(&u, 0, sizeof u);
+    REQUIRE_OK(est_dataset_interleave(ds_range(0, 8, 1), il_squares, &u, &sp, 3, 1, 0, &ds));
+    nref = il_results(ds, ref, 64);
+    est_dataset_free(ds);
+    CHECK(u.max_inflight == 1); /* serial: one call at a time */
+    CHECK(u.calls == 20);
+    memset(&u, 0, sizeof u);
+#if !defined(EST_NO_THREADS)
+    u.wait_ms = 1000; /* serial reading would never see an overlap: only a bound on the wait */
+#endif
+    REQUIRE_OK(est_dataset_interleave(ds_range(0, 8, 1), il_squares, &u, &sp, 3, 1, 3, &ds));
+    n = il_results(ds, got, 64);
+    est_dataset_free(ds);
+    CHECK(n == nref);
+    for (k = 0; k < n && k < nref; k++) CHECK(got[k] == ref[k]);
+#if !defined(EST_NO_THREADS)
+    /* the sub-datasets were read concurrently (a call saw another one running) */
+    CHECK_MSG(u.max_inflight >= 2, "at most %d calls at once", u.max_inflight);
+#endif
+    CHECK(u.calls == 20); /* nothing read twice, nothing dropped */
+}
+
+TEST(dataset_interleave_parallel_free_mid_stream)
+{
+    est_element_spec sp = sq_spec();
+    slow_user u;
+    est_dataset *ds = NULL;
+    est_iterator *it = NULL;
+    est_element el = {0};
+    int i;
+    memset(&u, 0, sizeof u);
+    REQUIRE_OK(est_dataset_interleave(ds_range(0, 1000, 1), il_squares, &u, &sp, 4, 2, 4, &ds));
+    REQUIRE_OK(est_dataset_repeat(ds, -1, &ds));
+    REQUIRE_OK(est_dataset_make_iterator(ds, &it));
+    for (i = 0; i < 5; i++) est_iterator_next(it, &el);
+    est_iterator_free(it); /* joins the workers */
+    /* bounded read-ahead: at most cycle_length * 16 buffered + the calls running */
+    CHECK_MSG(u.calls <= 5 + 4 * 16 + 4 + 8, "%d calls for 5 elements", u.calls);
+    /* a new iterator after all that still starts at the start */
+    REQUIRE_OK(est_dataset_make_iterator(ds, &it));
+    REQUIRE_OK(est_iterator_next(it, &el));
+    CHECK(est_tensor_i64(&el.values[0])[0] == 0);
+    est_iterator_free(it);
+    est_dataset_free(ds);
+}
+
+TEST(dataset_interleave_parallel_save_restore)
+{
+    est_element_spec sp = sq_spec();
+    est_dataset *par = NULL, *ser = NULL;
+    int cuts[] = {0, 1, 2, 3, 5, 8, 13, 17, 21, 26, 30};
+    double ref[256];
+    int nref, c, k;
+    /* within the parallel pipeline (ignore_errors so that check_resume sees no errors) */
+    REQUIRE_OK(est_dataset_interleave(ds_range(0, 11, 1), il_squares, NULL, &sp, 3, 2, 2, &par));
+    REQUIRE_OK(est_dataset_ignore_errors(par, &par));
+    check_resume(par, "value", 32, cuts, (int)(sizeof cuts / sizeof cuts[0]));
+    est_dataset_free(par);
+    /* across modes: saved while the workers have read ahead, restored serially, and back */
+    REQUIRE_OK(est_dataset_interleave(ds_range(0, 11, 1), il_squares, NULL, &sp, 3, 2, 3, &par));
+    REQUIRE_OK(est_dataset_interleave(ds_range(0, 11, 1), il_squares, NULL, &sp, 3, 2, 0, &ser));
+    nref = il_results(ser, ref, 256);
+    for (c = 0; c < (int)(sizeof cuts / sizeof cuts[0]); c++) {
+        int dir;
+        for (dir = 0; dir < 2; dir++) {
+            est_iterator *a = NULL, *b = NULL;
+            est_element el = {0};
+            est_status s;
+            void *blob;
+            size_t size = 0;
+            double got;
+            REQUIRE_OK(est_dataset_make_iterator(dir ? ser : par, &a));
+            for (k = 0; k < cuts[c]; k++) est_iterator_next(a, &el);
+            if (dir == 0 && cuts[c] > 0) {
+                /* let the workers fill their buffers before the save */
+                struct timespec ts;
+                ts.tv_sec = 0;
+                ts.tv_nsec = 5000000;
+                nanosleep(&ts, NULL);
+            }
+            REQUIRE_OK(est_iterator_save(a, NULL, 0, &size));
+            blob = malloc(size);
+            REQUIRE_OK(est_iterator_save(a, blob, size, &size));
+            est_iterator_free(a);
+            REQUIRE_OK(est_dataset_make_iterator(dir ? par : ser, &b));
+            CHECK_OK(est_iterator_restore(b, blob, size));
+            free(blob);
+            for (k = cuts[c]; k < nref; k++) {
+                s = est_iterator_next(b, &el);
+                got = s == EST_OK ? est_tensor_get(&el.values[0], 0) * 100 + est_tensor_get(&el.values[1], 0) : -1000.0 + (double)s;
+                CHECK_MSG(got == ref[k], "cut %d (%s): result %d is %g, expected %g", cuts[c], dir ? "serial -> parallel" : "parallel -> serial",
+                          k, got, ref[k]);
+            }
+            CHECK_STATUS(est_iterator_next(b, &el), EST_ERR_OUT_OF_RANGE);
+            est_iterator_free(b);
+        }
+    }
+    est_dataset_free(par);
+    est_dataset_free(ser);
+}
+
 /* ---- save / restore across the other transformations ------------------------------------------------------ */
 
 TEST(dataset_save_restore_everything)

@@ -558,6 +558,7 @@ struct est_dataset {
     uint64_t fp;
     int64_t card;
     int no_save; /* a generator below: iterators cannot be saved */
+    int64_t threads; /* interleave's num_parallel_calls (not in the fingerprint) */
     void *ext;   /* kind data that changes (cache contents) */
 };
 
@@ -3137,46 +3138,201 @@ EST_API est_status est_dataset_padded_batch(est_dataset *ds, int64_t batch_size,
 /* kids[0..cl) = the open sub-iterators, ext = their datasets and input indices, slots[ci] = the
  * input element each was made from (kept so a saved state can remake them). a = cycle index, b =
  * block index, c = open count, d = input elements consumed, done = end of input. TF's
- * deterministic order. */
+ * deterministic order.
+ *
+ * Each cycle slot has a ring q[ci] of qcap + 1 element buffers: [head, tail) are ready (an element,
+ * an error, or the end of that sub-dataset, which is always last), and slot head - 1 is the one the
+ * consumer is reading. Serial (num_parallel_calls 0, or EST_NO_THREADS) the ring only holds
+ * elements restored from a state, and the sub-iterators are read on the calling thread. Parallel
+ * (TF's ParallelInterleave with deterministic=True), P worker threads fill the rings of the open
+ * sub-iterators, preferring the slots the consumer needs first (from its cycle position on), while
+ * the consumer takes elements in exactly the serial order: the same elements, errors in the same
+ * places. Opening sub-datasets (the user's function) stays on the consumer's thread. A save pauses
+ * the workers and writes the ready elements with each sub-iterator's state (the sub-iterator has
+ * moved past them), so a restore continues exactly at the consumer's position, in either mode. */
+typedef struct est__ilq {
+    est__elbuf *r;
+    int64_t head, tail;
+    int busy, pdone; /* a worker is producing into it; its sub-iterator has ended */
+} est__ilq;
+
 typedef struct est__il {
-    int64_t cl, bl;
+    int64_t cl, bl, qcap;
     est_dataset **ds;
     int64_t *idx;
+    est__ilq *q;
+    int P; /* worker threads; 0 = serial */
+#if !defined(EST_NO_THREADS)
+    pthread_t *th;
+    int n_th, stop, paused;
+    int64_t cur; /* the consumer's cycle position: workers serve it first */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+#endif
 } est__il;
 
+#if !defined(EST_NO_THREADS)
+#define EST__IL_LOCK(il) \
+    if ((il)->P) pthread_mutex_lock(&(il)->mu)
+#define EST__IL_UNLOCK(il) \
+    if ((il)->P) pthread_mutex_unlock(&(il)->mu)
+#else
+#define EST__IL_LOCK(il) (void)0
+#define EST__IL_UNLOCK(il) (void)0
+#endif
+
+#if !defined(EST_NO_THREADS)
+static void *est__il_worker(void *arg)
+{
+    est__it *it = (est__it *)arg;
+    est__il *il = (est__il *)it->ext;
+    int64_t n = il->qcap + 1;
+    pthread_mutex_lock(&il->mu);
+    for (;;) {
+        int64_t k, ci = -1;
+        est__ilq *q = NULL;
+        est__elbuf *slot;
+        est__it *kid;
+        const est_tensor *e;
+        est_status s;
+        if (il->stop) break;
+        for (k = 0; !il->paused && k < il->cl; k++) {
+            int64_t j = (il->cur + k) % il->cl;
+            est__ilq *qj = &il->q[j];
+            if (it->kids[j] && !qj->busy && !qj->pdone && qj->tail - qj->head < il->qcap) {
+                ci = j;
+                q = qj;
+                break;
+            }
+        }
+        if (!q) {
+            pthread_cond_wait(&il->cv, &il->mu);
+            continue;
+        }
+        q->busy = 1;
+        kid = it->kids[ci];
+        slot = &q->r[q->tail % n];
+        pthread_mutex_unlock(&il->mu);
+        est_clear_error();
+        s = est__it_next(kid, &e);
+        if (s == EST_OK) s = est__elbuf_copy_all(slot, e);
+        if (s == EST_ERR_OUT_OF_RANGE) slot->status = s;
+        else if (s != EST_OK) est__elbuf_set_error(slot, s, est_last_error());
+        pthread_mutex_lock(&il->mu);
+        q->busy = 0;
+        q->tail++;
+        if (s == EST_ERR_OUT_OF_RANGE) q->pdone = 1;
+        pthread_cond_broadcast(&il->cv);
+    }
+    pthread_mutex_unlock(&il->mu);
+    return NULL;
+}
+/* Stop and join the workers (they finish the element they are producing). */
+EST_PRIVATE void est__il_stop(est__il *il)
+{
+    int i;
+    if (!il->P || !il->n_th) return;
+    pthread_mutex_lock(&il->mu);
+    il->stop = 1;
+    pthread_cond_broadcast(&il->cv);
+    pthread_mutex_unlock(&il->mu);
+    for (i = 0; i < il->n_th; i++) pthread_join(il->th[i], NULL);
+    il->n_th = 0;
+    il->stop = 0;
+}
+EST_PRIVATE est_status est__il_start(est__it *it)
+{
+    est__il *il = (est__il *)it->ext;
+    while (il->n_th < il->P) {
+        if (pthread_create(&il->th[il->n_th], NULL, est__il_worker, it) != 0) {
+            est__il_stop(il);
+            return est__error(EST_ERR_INTERNAL, "interleave: cannot start a worker thread");
+        }
+        il->n_th++;
+    }
+    return EST_OK;
+}
+#else
+EST_PRIVATE void est__il_stop(est__il *il) { (void)il; }
+#endif
+
+/* Close slot ci (its sub-iterator has ended, or the pass is over and the workers are stopped). */
 EST_PRIVATE void est__il_close(est__it *it, int64_t ci)
 {
     est__il *il = (est__il *)it->ext;
-    est__it_free(it->kids[ci]);
+    est__it *kid;
+    EST__IL_LOCK(il);
+    kid = it->kids[ci];
     it->kids[ci] = NULL;
+    il->q[ci].head = il->q[ci].tail = 0;
+    il->q[ci].pdone = 0;
+    EST__IL_UNLOCK(il);
+    est__it_free(kid);
     est_dataset_free(il->ds[ci]);
     il->ds[ci] = NULL;
 }
 EST_PRIVATE est_status est__il_init(est__it *it)
 {
     est__il *il;
-    int64_t cl = it->ds->p[0] <= 0 ? est_num_cores() : it->ds->p[0];
+    int64_t cl = it->ds->p[0] <= 0 ? est_num_cores() : it->ds->p[0], ci, k;
     est_status s = est__init_child(it);
     if (s) return s;
     il = EST__CALLOC(est__il, 1);
+    it->ext = il;
     if (il) {
         il->ds = EST__CALLOC(est_dataset *, cl);
         il->idx = EST__CALLOC(int64_t, cl);
+        il->q = EST__CALLOC(est__ilq, cl);
     }
-    it->ext = il;
     it->kids = EST__CALLOC(est__it *, cl);
-    if (!il || !il->ds || !il->idx || !it->kids) return est__error(EST_ERR_OUT_OF_MEMORY, "interleave: out of memory");
+    if (!il || !il->ds || !il->idx || !il->q || !it->kids) return est__error(EST_ERR_OUT_OF_MEMORY, "interleave: out of memory");
     it->n_kids = (int)cl;
     il->cl = cl;
     il->bl = it->ds->p[1] <= 0 ? 1 : it->ds->p[1];
+    /* a block's worth of look-ahead per slot, at least 2 (overlap), at most 16 (bounded memory) */
+    il->qcap = il->bl < 2 ? 2 : il->bl > 16 ? 16 : il->bl;
+    for (ci = 0; ci < cl; ci++) {
+        il->q[ci].r = EST__CALLOC(est__elbuf, il->qcap + 1);
+        if (!il->q[ci].r) return est__error(EST_ERR_OUT_OF_MEMORY, "interleave: out of memory");
+        for (k = 0; k <= il->qcap; k++)
+            if ((s = est__elbuf_init(&il->q[ci].r[k], it->ds->spec.n)) != EST_OK) return s;
+    }
+#if !defined(EST_NO_THREADS)
+    {
+        int64_t P = it->ds->threads == EST_AUTOTUNE ? est_num_cores() : it->ds->threads;
+        il->P = (int)(P > cl ? cl : P);
+        if (il->P) {
+            il->th = EST__CALLOC(pthread_t, il->P);
+            if (!il->th) {
+                il->P = 0;
+                return est__error(EST_ERR_OUT_OF_MEMORY, "interleave: out of memory");
+            }
+            pthread_mutex_init(&il->mu, NULL);
+            pthread_cond_init(&il->cv, NULL);
+        }
+    }
+#endif
     return est__slot(it, cl - 1, it->ds->ins[0]->spec.n);
 }
 EST_PRIVATE void est__il_fini(est__it *it)
 {
     est__il *il = (est__il *)it->ext;
-    int64_t ci;
+    int64_t ci, k;
     if (!il) return;
-    for (ci = 0; il->ds && ci < it->n_kids; ci++) est__il_close(it, ci);
+    est__il_stop(il);
+    for (ci = 0; il->ds && il->q && ci < it->n_kids; ci++) est__il_close(it, ci);
+    for (ci = 0; il->q && ci < il->cl; ci++) {
+        for (k = 0; il->q[ci].r && k <= il->qcap; k++) est__elbuf_free(&il->q[ci].r[k]);
+        est__free(il->q[ci].r);
+    }
+#if !defined(EST_NO_THREADS)
+    if (il->P) {
+        pthread_mutex_destroy(&il->mu);
+        pthread_cond_destroy(&il->cv);
+    }
+    est__free(il->th);
+#endif
+    est__free(il->q);
     est__free(il->ds);
     est__free(il->idx);
     est__free(il);
@@ -3185,6 +3341,7 @@ EST_PRIVATE void est__il_fini(est__it *it)
 EST_PRIVATE est_status est__il_reset(est__it *it)
 {
     int64_t ci;
+    est__il_stop((est__il *)it->ext);
     for (ci = 0; ci < it->n_kids; ci++) est__il_close(it, ci);
     return est__reset_simple(it);
 }
@@ -3194,6 +3351,7 @@ EST_PRIVATE est_status est__il_open(est__it *it, int64_t ci, int64_t index)
     est__il *il = (est__il *)it->ext;
     est_element e = est__el(&it->ds->ins[0]->spec, it->slots[ci].t);
     est_dataset *sub = NULL;
+    est__it *kid = NULL;
     est_status s = it->ds->il_fn(&e, &sub, it->ds->user);
     int i, ok;
     if (s != EST_OK) {
@@ -3208,12 +3366,52 @@ EST_PRIVATE est_status est__il_open(est__it *it, int64_t ci, int64_t index)
         est_dataset_free(sub);
         return est__error(EST_ERR_INVALID_ARGUMENT, "interleave: the function's dataset does not have the components of out_spec");
     }
-    if ((s = est__it_new(sub, it->ctx, est__mix(it->mix, (uint64_t)index), &it->kids[ci])) != EST_OK) {
+    if ((s = est__it_new(sub, it->ctx, est__mix(it->mix, (uint64_t)index), &kid)) != EST_OK) {
         est_dataset_free(sub);
         return s;
     }
     il->ds[ci] = sub;
     il->idx[ci] = index;
+    EST__IL_LOCK(il); /* workers may pick it up from now on */
+    it->kids[ci] = kid;
+    il->q[ci].head = il->q[ci].tail = 0;
+    il->q[ci].pdone = 0;
+#if !defined(EST_NO_THREADS)
+    if (il->P) pthread_cond_broadcast(&il->cv);
+#endif
+    EST__IL_UNLOCK(il);
+    return EST_OK;
+}
+/* The next result of slot ci, in order: from its ring, else (serial) from its sub-iterator. */
+EST_PRIVATE est_status est__il_take(est__it *it, int64_t ci, const est_tensor **v)
+{
+    est__il *il = (est__il *)it->ext;
+    est__ilq *q = &il->q[ci];
+    est__elbuf *e;
+#if !defined(EST_NO_THREADS)
+    if (il->P) {
+        est_status s;
+        if (il->n_th < il->P && (s = est__il_start(it)) != EST_OK) return s;
+        pthread_mutex_lock(&il->mu);
+        if (il->cur != ci) {
+            il->cur = ci;
+            pthread_cond_broadcast(&il->cv);
+        }
+        while (q->head == q->tail) pthread_cond_wait(&il->cv, &il->mu);
+        e = &q->r[q->head % (il->qcap + 1)];
+        q->head++;
+        pthread_cond_broadcast(&il->cv);
+        pthread_mutex_unlock(&il->mu);
+    } else
+#endif
+    {
+        if (q->head == q->tail) return est__it_next(it->kids[ci], v);
+        e = &q->r[q->head % (il->qcap + 1)];
+        q->head++;
+    }
+    if (e->status == EST_ERR_OUT_OF_RANGE) return EST_ERR_OUT_OF_RANGE;
+    if (e->status != EST_OK) return est__elbuf_raise(e);
+    *v = e->t;
     return EST_OK;
 }
 EST_PRIVATE est_status est__il_next(est__it *it, const est_tensor **v)
@@ -3224,7 +3422,7 @@ EST_PRIVATE est_status est__il_next(est__it *it, const est_tensor **v)
         int64_t ci = it->a;
         if (it->done && it->c == 0) return EST_ERR_OUT_OF_RANGE;
         if (it->kids[ci]) {
-            s = est__it_next(it->kids[ci], v);
+            s = est__il_take(it, ci, v);
             if (s == EST_OK) {
                 if (++it->b == il->bl) {
                     it->b = 0;
@@ -3254,10 +3452,10 @@ EST_PRIVATE est_status est__il_next(est__it *it, const est_tensor **v)
         }
     }
 }
-EST_PRIVATE est_status est__il_save(est__it *it, est__wbuf *w)
+EST_PRIVATE est_status est__il_save_locked(est__it *it, est__wbuf *w)
 {
     est__il *il = (est__il *)it->ext;
-    int64_t ci;
+    int64_t ci, k;
     est_status s;
     for (ci = 0; ci < il->cl; ci++)
         if (il->ds[ci] && il->ds[ci]->no_save)
@@ -3265,19 +3463,54 @@ EST_PRIVATE est_status est__il_save(est__it *it, est__wbuf *w)
     est__w_i64(w, il->cl);
     if ((s = est__save_simple(it, w)) != EST_OK) return s;
     for (ci = 0; ci < il->cl; ci++) {
+        est__ilq *q = &il->q[ci];
         est__w_u32(w, it->kids[ci] ? 1u : 0u);
         if (!it->kids[ci]) continue;
         est__w_i64(w, il->idx[ci]);
         est__w_u64(w, il->ds[ci]->fp);
         est__w_slot(w, &it->slots[ci], it->ds->ins[0]->spec.n, it->slots[ci].t);
+        est__w_i64(w, q->tail - q->head); /* produced, not yet consumed */
+        for (k = q->head; k < q->tail; k++) {
+            est__elbuf *e = &q->r[k % (il->qcap + 1)];
+            est__w_slot(w, e, it->ds->spec.n, e->t);
+        }
         if ((s = est__it_save(it->kids[ci], w)) != EST_OK) return s;
     }
     return EST_OK;
 }
+EST_PRIVATE est_status est__il_save(est__it *it, est__wbuf *w)
+{
+    est__il *il = (est__il *)it->ext;
+    est_status s;
+#if !defined(EST_NO_THREADS)
+    int64_t ci;
+    if (il->P) {
+        pthread_mutex_lock(&il->mu);
+        il->paused = 1;
+        for (;;) { /* wait for the elements being produced */
+            for (ci = 0; ci < il->cl && !il->q[ci].busy; ci++) {
+            }
+            if (ci == il->cl) break;
+            pthread_cond_wait(&il->cv, &il->mu);
+        }
+    }
+#else
+    (void)il;
+#endif
+    s = est__il_save_locked(it, w);
+#if !defined(EST_NO_THREADS)
+    if (il->P) {
+        il->paused = 0;
+        pthread_cond_broadcast(&il->cv);
+        pthread_mutex_unlock(&il->mu);
+    }
+#endif
+    return s;
+}
 EST_PRIVATE est_status est__il_restore(est__it *it, est__rbuf *r)
 {
     est__il *il = (est__il *)it->ext;
-    int64_t ci, cl, open = 0;
+    int64_t ci, cl, open = 0, n, k;
     est_status s;
     if ((s = est__r_i64(r, &cl)) != EST_OK) return s;
     if (cl != il->cl)
@@ -3290,6 +3523,7 @@ EST_PRIVATE est_status est__il_restore(est__it *it, est__rbuf *r)
         uint32_t present;
         int64_t idx;
         uint64_t fp;
+        est__ilq *q = &il->q[ci];
         if ((s = est__r_u32(r, &present)) != EST_OK) return s;
         if (!present) continue;
         if ((s = est__r_range(r, "interleave index", 0, INT64_MAX, &idx)) || (s = est__r_u64(r, &fp))) return s;
@@ -3298,6 +3532,16 @@ EST_PRIVATE est_status est__il_restore(est__it *it, est__rbuf *r)
         if (il->ds[ci]->fp != fp)
             return est__error(EST_ERR_INVALID_ARGUMENT, "est_iterator_restore: interleave's function made another pipeline for input %lld",
                               (long long)idx);
+        if ((s = est__r_range(r, "interleave buffered elements", 0, il->qcap, &n)) != EST_OK) return s;
+        for (k = 0; k < n; k++) {
+            if ((s = est__r_slot(r, &q->r[k], &it->ds->spec)) != EST_OK) return s;
+            /* the end of a sub-dataset can only be the last buffered result */
+            if (q->r[k].status == EST_ERR_OUT_OF_RANGE && k != n - 1)
+                return est__error(EST_ERR_CORRUPT, "est_iterator_restore: inconsistent interleave buffer");
+        }
+        q->head = 0;
+        q->tail = n;
+        q->pdone = n > 0 && q->r[n - 1].status == EST_ERR_OUT_OF_RANGE;
         if ((s = est__it_restore(it->kids[ci], r)) != EST_OK) return s;
         open++;
     }
@@ -3322,6 +3566,7 @@ EST_API est_status est_dataset_interleave(est_dataset *ds, est_interleave_fn fn,
     d->user = user;
     d->p[0] = cycle_length;
     d->p[1] = block_length;
+    d->threads = num_parallel_calls; /* not in the fingerprint: states move between thread counts */
     d->card = EST_CARDINALITY_UNKNOWN;
     return est__ds_finish(d, est__dspec_from_user(&d->spec, out_spec), out);
 }

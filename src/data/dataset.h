@@ -37,8 +37,8 @@
  * allocate per element (buffers only grow when an element is larger than any before), and repeat
  * rewinds its input's iterator in place (no allocation per epoch). What does allocate: cache
  * copies every element of its first pass, interleave makes one dataset and iterator per input
- * element, a prefetch thread is started once per pass, and saving an iterator allocates its
- * state blob.
+ * element, a prefetch thread and parallel interleave's threads are started once per pass, and
+ * saving an iterator allocates its state blob.
  *
  * Thread safety: datasets are immutable and may be shared between threads (their reference count
  * is atomic); one iterator must be used by one thread at a time. User callbacks of a parallel map
@@ -261,8 +261,17 @@ EST_API est_status est_dataset_shard(est_dataset *ds, int64_t num_shards, int64_
 /* interleave(fn, cycle_length, block_length, num_parallel_calls): fn turns an input element into a
  * dataset (whose reference it hands over) with the components of out_spec; block_length elements
  * are taken from each of cycle_length open datasets in turn, in TF's deterministic order.
- * cycle_length 0 or EST_AUTOTUNE = the number of cores; block_length 0 = 1; num_parallel_calls is
- * accepted, and the datasets are read on the calling thread (same output). */
+ * cycle_length 0 or EST_AUTOTUNE = the number of cores; block_length 0 = 1.
+ * num_parallel_calls 0 (TF's None) reads the open datasets on the calling thread; k > 0 or
+ * EST_AUTOTUNE (the number of cores), capped at cycle_length, starts that many background threads
+ * (TF's ParallelInterleave, deterministic=True) that read ahead from the open datasets, the ones
+ * needed next first, up to min(max(block_length, 2), 16) elements each. The output is the serial
+ * one: the same elements and errors in the same order. fn itself runs on the calling thread, when
+ * the cycle reaches an empty slot (as in the serial order), so the first round opens the datasets
+ * one by one. Freeing or resetting the iterator joins the threads (each finishes the element it is
+ * producing). A saved state holds the elements read ahead, so it restores exactly, also into a
+ * pipeline with another num_parallel_calls (not part of the fingerprint). Under EST_NO_THREADS:
+ * serial. */
 typedef est_status (*est_interleave_fn)(const est_element *in, est_dataset **out, void *user);
 EST_API est_status est_dataset_interleave(est_dataset *ds, est_interleave_fn fn, void *user,
                                           const est_element_spec *out_spec, int cycle_length,
