@@ -18,6 +18,8 @@
  *   read_parse_tN      TFRecordDataset(2 files) -> batch(256) -> parse_example(num_parallel_calls N)
  *                      through a dataset iterator, N = 1 and 2 (file reads and CRCs included)
  *   read_batch_only    the same without parse_example (the reading + batching share of read_parse)
+ *   read_parse_t2_r2   read_parse_t2 with num_parallel_reads 2: the two files are read (and their
+ *                      CRCs checked) by parallel interleave's two threads
  *   png_augment_1core  decode PNG (float32) + resize 32x32 bilinear + random flip + random
  *                      brightness + per_image_standardization, one thread
  *   pipeline_t2        the examples/tfrecord_images input_fn's pipeline: TFRecord (PNG Examples)
@@ -158,8 +160,9 @@ static double bench_parse_1core(const corpus *c)
     return est_time_now() - t0;
 }
 
-/* threads < 0: TFRecordDataset -> batch only (no parsing), to split the read_parse time */
-static double bench_read_parse(const corpus *c, int threads)
+/* threads < 0: TFRecordDataset -> batch only (no parsing), to split the read_parse time;
+ * reads = TFRecordDataset's num_parallel_reads */
+static double bench_read_parse(const corpus *c, int threads, int reads)
 {
     const char *files[2];
     est_dataset *ds = NULL;
@@ -170,7 +173,7 @@ static double bench_read_parse(const corpus *c, int threads)
     double t0;
     files[0] = c->raw_files[0];
     files[1] = c->raw_files[1];
-    if (est_dataset_tfrecord(files, 2, EST_COMPRESSION_NONE, 0, 1, &ds) != EST_OK || est_dataset_batch(ds, BATCH, 0, &ds) != EST_OK ||
+    if (est_dataset_tfrecord(files, 2, EST_COMPRESSION_NONE, 0, reads, &ds) != EST_OK || est_dataset_batch(ds, BATCH, 0, &ds) != EST_OK ||
         (threads >= 0 && est_dataset_parse_example(ds, g_spec, 2, threads, &ds) != EST_OK) || est_dataset_make_iterator(ds, &it) != EST_OK)
         die("read_parse pipeline");
     t0 = est_time_now();
@@ -279,11 +282,11 @@ int main(int argc, char **argv)
 {
     corpus c;
     int64_t n = 20000;
-    double train_rate = 850.0, t[RUNS], med[7], png_bytes = 0;
+    double train_rate = 850.0, t[RUNS], med[8], png_bytes = 0;
     int i, r;
     const char *only = NULL, *pngs_out = NULL;
-    const char *names[7] = {"parse_1core", "read_parse_t1", "read_parse_t2", "png_augment_1core", "pipeline_t1", "pipeline_t2",
-                            "read_batch_only"};
+    const char *names[8] = {"parse_1core", "read_parse_t1", "read_parse_t2", "png_augment_1core", "pipeline_t1", "pipeline_t2",
+                            "read_batch_only", "read_parse_t2_r2"};
     for (i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--records") == 0) n = atoll(argv[i + 1]);
         else if (strcmp(argv[i], "--train_rate") == 0) train_rate = atof(argv[i + 1]);
@@ -351,22 +354,23 @@ int main(int argc, char **argv)
         }
         printf("%lld records: Examples with raw pixels %.1f bytes each, PNGs %.1f bytes each\n", (long long)n,
                (double)c.raw_bytes / (double)n, png_bytes / (double)n);
-        for (i = 0; i < 7; i++) {
+        for (i = 0; i < 8; i++) {
             for (r = -1; r < RUNS; r++) { /* run -1 warms up */
                 double s = 0;
                 switch (i) {
                 case 0: s = bench_parse_1core(&c); break;
-                case 1: s = bench_read_parse(&c, 1); break;
-                case 2: s = bench_read_parse(&c, 2); break;
+                case 1: s = bench_read_parse(&c, 1, 1); break;
+                case 2: s = bench_read_parse(&c, 2, 1); break;
                 case 3: s = bench_png_1core(&c, pngs); break;
                 case 4: s = bench_pipeline(&c, 1); break;
                 case 5: s = bench_pipeline(&c, 2); break;
-                default: s = bench_read_parse(&c, -1); break;
+                case 6: s = bench_read_parse(&c, -1, 1); break;
+                default: s = bench_read_parse(&c, 2, 2); break;
                 }
                 if (r >= 0) t[r] = s;
             }
             med[i] = median(t, RUNS);
-            if (i < 3 || i == 6)
+            if (i < 3 || i >= 6)
                 printf("%-18s %10.0f records/s %8.1f MB/s of Example payload\n", names[i], (double)n / med[i],
                        (double)c.raw_bytes / med[i] / 1e6);
             else
@@ -376,7 +380,7 @@ int main(int argc, char **argv)
         free(pngs);
     }
     printf("pipeline_t2 / training (%.0f img/s): %.1fx\n", train_rate, (double)n / med[5] / train_rate);
-    for (i = 0; i < 7; i++) {
+    for (i = 0; i < 8; i++) {
         if (i >= 3 && i < 6) continue;
         printf("BENCH name=%s value=%.0f unit=records/s\n", names[i], (double)n / med[i]);
         printf("BENCH name=%s_mb value=%.1f unit=MB/s\n", names[i], (double)c.raw_bytes / med[i] / 1e6);

@@ -3165,7 +3165,8 @@ typedef struct est__il {
 #if !defined(EST_NO_THREADS)
     pthread_t *th;
     int n_th, stop, paused;
-    int64_t cur; /* the consumer's cycle position: workers serve it first */
+    int idle, waiting; /* workers asleep; the consumer (take or save) asleep */
+    int64_t cur;       /* the consumer's cycle position: workers serve it first */
     pthread_mutex_t mu;
     pthread_cond_t cv;
 #endif
@@ -3182,18 +3183,29 @@ typedef struct est__il {
 #endif
 
 #if !defined(EST_NO_THREADS)
+/* Produce slot ci's next result into its ring (called unlocked, with q->busy set by the caller). */
+EST_PRIVATE est_status est__il_produce(est__it *it, int64_t ci)
+{
+    est__il *il = (est__il *)it->ext;
+    est__ilq *q = &il->q[ci];
+    est__elbuf *slot = &q->r[q->tail % (il->qcap + 1)];
+    const est_tensor *e;
+    est_status s;
+    est_clear_error();
+    s = est__it_next(it->kids[ci], &e);
+    if (s == EST_OK) s = est__elbuf_copy_all(slot, e);
+    if (s == EST_ERR_OUT_OF_RANGE) slot->status = s;
+    else if (s != EST_OK) est__elbuf_set_error(slot, s, est_last_error());
+    return s;
+}
 static void *est__il_worker(void *arg)
 {
     est__it *it = (est__it *)arg;
     est__il *il = (est__il *)it->ext;
-    int64_t n = il->qcap + 1;
     pthread_mutex_lock(&il->mu);
     for (;;) {
         int64_t k, ci = -1;
         est__ilq *q = NULL;
-        est__elbuf *slot;
-        est__it *kid;
-        const est_tensor *e;
         est_status s;
         if (il->stop) break;
         for (k = 0; !il->paused && k < il->cl; k++) {
@@ -3206,23 +3218,19 @@ static void *est__il_worker(void *arg)
             }
         }
         if (!q) {
+            il->idle++;
             pthread_cond_wait(&il->cv, &il->mu);
+            il->idle--;
             continue;
         }
         q->busy = 1;
-        kid = it->kids[ci];
-        slot = &q->r[q->tail % n];
         pthread_mutex_unlock(&il->mu);
-        est_clear_error();
-        s = est__it_next(kid, &e);
-        if (s == EST_OK) s = est__elbuf_copy_all(slot, e);
-        if (s == EST_ERR_OUT_OF_RANGE) slot->status = s;
-        else if (s != EST_OK) est__elbuf_set_error(slot, s, est_last_error());
+        s = est__il_produce(it, ci);
         pthread_mutex_lock(&il->mu);
         q->busy = 0;
         q->tail++;
         if (s == EST_ERR_OUT_OF_RANGE) q->pdone = 1;
-        pthread_cond_broadcast(&il->cv);
+        if (il->waiting) pthread_cond_broadcast(&il->cv);
     }
     pthread_mutex_unlock(&il->mu);
     return NULL;
@@ -3289,8 +3297,8 @@ EST_PRIVATE est_status est__il_init(est__it *it)
     it->n_kids = (int)cl;
     il->cl = cl;
     il->bl = it->ds->p[1] <= 0 ? 1 : it->ds->p[1];
-    /* a block's worth of look-ahead per slot, at least 2 (overlap), at most 16 (bounded memory) */
-    il->qcap = il->bl < 2 ? 2 : il->bl > 16 ? 16 : il->bl;
+    /* look-ahead per slot: a block, at least 16 (workers produce in runs), at most 64 (memory) */
+    il->qcap = il->bl < 16 ? 16 : il->bl > 64 ? 64 : il->bl;
     for (ci = 0; ci < cl; ci++) {
         il->q[ci].r = EST__CALLOC(est__elbuf, il->qcap + 1);
         if (!il->q[ci].r) return est__error(EST_ERR_OUT_OF_MEMORY, "interleave: out of memory");
@@ -3393,14 +3401,31 @@ EST_PRIVATE est_status est__il_take(est__it *it, int64_t ci, const est_tensor **
         est_status s;
         if (il->n_th < il->P && (s = est__il_start(it)) != EST_OK) return s;
         pthread_mutex_lock(&il->mu);
-        if (il->cur != ci) {
-            il->cur = ci;
-            pthread_cond_broadcast(&il->cv);
+        il->cur = ci;
+        while (q->head == q->tail) {
+            if (!q->busy && !q->pdone) {
+                /* nothing ready and no worker on it: produce it here rather than wait for a
+                 * worker to be scheduled (same order: one producer per slot at a time) */
+                est_status ps;
+                q->busy = 1;
+                pthread_mutex_unlock(&il->mu);
+                ps = est__il_produce(it, ci);
+                pthread_mutex_lock(&il->mu);
+                q->busy = 0;
+                q->tail++;
+                if (ps == EST_ERR_OUT_OF_RANGE) q->pdone = 1;
+                continue;
+            }
+            if (il->idle) pthread_cond_broadcast(&il->cv);
+            il->waiting++;
+            pthread_cond_wait(&il->cv, &il->mu);
+            il->waiting--;
         }
-        while (q->head == q->tail) pthread_cond_wait(&il->cv, &il->mu);
         e = &q->r[q->head % (il->qcap + 1)];
         q->head++;
-        pthread_cond_broadcast(&il->cv);
+        /* wake sleeping workers only below half full, so that they produce in runs (a hand-off
+         * per element costs more than a small element) */
+        if (il->idle && q->tail - q->head <= il->qcap / 2) pthread_cond_broadcast(&il->cv);
         pthread_mutex_unlock(&il->mu);
     } else
 #endif
@@ -3491,7 +3516,9 @@ EST_PRIVATE est_status est__il_save(est__it *it, est__wbuf *w)
             for (ci = 0; ci < il->cl && !il->q[ci].busy; ci++) {
             }
             if (ci == il->cl) break;
+            il->waiting++;
             pthread_cond_wait(&il->cv, &il->mu);
+            il->waiting--;
         }
     }
 #else

@@ -265,7 +265,7 @@ EST_API est_status est_dataset_shard(est_dataset *ds, int64_t num_shards, int64_
  * num_parallel_calls 0 (TF's None) reads the open datasets on the calling thread; k > 0 or
  * EST_AUTOTUNE (the number of cores), capped at cycle_length, starts that many background threads
  * (TF's ParallelInterleave, deterministic=True) that read ahead from the open datasets, the ones
- * needed next first, up to min(max(block_length, 2), 16) elements each. The output is the serial
+ * needed next first, up to min(max(block_length, 16), 64) elements each. The output is the serial
  * one: the same elements and errors in the same order. fn itself runs on the calling thread, when
  * the cycle reaches an empty slot (as in the serial order), so the first round opens the datasets
  * one by one. Freeing or resetting the iterator joins the threads (each finishes the element it is
