@@ -733,3 +733,129 @@ TEST(core_crc32c_slicing_matches_bytewise)
             CHECK_MSG(est_crc32c(0, buf + off, (size_t)len) == ref, "offset %d length %d", off, len);
         }
 }
+
+/* Conv2D / MatMul -> AddV2(bias) -> Relu / Relu6 chains are fused by the plan when the intermediate
+ * values have no other reader: the same bits as running the three ops, the fused-away ops no
+ * longer run, and fetching an intermediate turns the fusion off. The bias variables come after
+ * their producers in the execution order (the first run must still see them). */
+static int core_count_ops(const est_plan *p, est_op op)
+{
+    const est_profile_entry *pe = NULL;
+    int n = est_plan_profile(p, &pe), i, c = 0;
+    for (i = 0; i < n; i++) c += est_node_op(pe[i].node) == op;
+    return c;
+}
+
+TEST(core_plan_fuses_bias_activation)
+{
+    est_graph *g;
+    est_node *x, *f, *b, *w, *b2, *conv, *pre, *y, *mm, *h, *loss, *grads[3], *xs[3], *fetch[5];
+    est_variable_args va;
+    est_plan *pf = NULL, *pu = NULL, *pg = NULL;
+    est_plan_desc pd;
+    est_feed feed;
+    est_tensor *xv, of[4], ou[5], og[4];
+    float wsum = 0;
+    int i;
+    REQUIRE_OK(est_graph_new(NULL, &g));
+    x = est_placeholder(g, "x", EST_DTYPE_F32, est_shape4(-1, 6, 6, 3));
+    memset(&va, 0, sizeof va);
+    va.initializer.kind = EST_INIT_RANDOM_UNIFORM;
+    va.initializer.minval = -1;
+    va.initializer.maxval = 1;
+    f = est_get_variable(g, "f", est_shape4(3, 3, 3, 4), &va);
+    w = est_get_variable(g, "w", est_shape2(64, 5), &va);
+    conv = est_conv2d(g, x, f, NULL);
+    b = est_get_variable(g, "b", est_shape1(4), &va);
+    pre = est_add(g, conv, b);
+    y = est_relu(g, pre);
+    mm = est_matmul(g, est_reshape(g, y, est_shape2(-1, 64)), w, NULL);
+    b2 = est_get_variable(g, "b2", est_shape1(5), &va);
+    h = est_relu6(g, est_add(g, b2, est_mul(g, mm, est_scalar(g, 1.0f)))); /* Mul in between: not fused */
+    h = est_relu6(g, est_add(g, est_matmul(g, h, est_constant_f32(g, est_shape2(5, 5), (const float[]){
+        1, 2, 0, 0, 1, 0, 1, 0, 3, 0, 0, 0, 1, 0, 0, 2, 0, 0, 1, 0, 0, 1, 0, 0, 4}), NULL), b2));
+    loss = est_reduce_sum(g, h, NULL);
+    xs[0] = f;
+    xs[1] = b;
+    xs[2] = b2;
+    REQUIRE_OK(est_gradients(g, loss, xs, 3, NULL, grads));
+    REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape4(2, 6, 6, 3), &xv));
+    test_fill_uniform(est_tensor_f32(xv), est_tensor_numel(xv), 7);
+    feed.node = x;
+    feed.value = xv;
+    memset(&pd, 0, sizeof pd);
+    /* fused: only the final values are fetched */
+    fetch[0] = h;
+    fetch[1] = y;
+    pd.fetches = fetch;
+    pd.n_fetches = 2;
+    REQUIRE_OK(est_plan_new(g, &pd, &pf));
+    CHECK_OK(est_plan_set_profiling(pf, 1));
+    REQUIRE_OK(est_plan_run(pf, &feed, 1, of)); /* first run: the bias pointers must be resolved */
+    CHECK(core_count_ops(pf, EST_OP_ADD) == 1); /* the one after the Mul */
+    CHECK(core_count_ops(pf, EST_OP_RELU) == 0);
+    CHECK(core_count_ops(pf, EST_OP_RELU6) == 1);
+    /* unfused: the intermediates are fetched too */
+    fetch[2] = conv;
+    fetch[3] = pre;
+    fetch[4] = mm;
+    pd.n_fetches = 5;
+    REQUIRE_OK(est_plan_new(g, &pd, &pu));
+    CHECK_OK(est_plan_set_profiling(pu, 1));
+    REQUIRE_OK(est_plan_run(pu, &feed, 1, ou));
+    CHECK(core_count_ops(pu, EST_OP_ADD) == 2); /* the last chain is still fused */
+    CHECK(core_count_ops(pu, EST_OP_RELU) == 1);
+    CHECK(core_count_ops(pu, EST_OP_RELU6) == 1);
+    CHECK(memcmp(of[0].data, ou[0].data, of[0].nbytes) == 0);
+    CHECK(memcmp(of[1].data, ou[1].data, of[1].nbytes) == 0);
+    /* and the unfused values are what the ops say: relu(conv + b) */
+    for (i = 0; i < 2 * 4 * 4 * 4; i++) {
+        float v = est_tensor_f32(&ou[2])[i] + est_tensor_f32(b->var)[i % 4];
+        CHECK(est_tensor_f32(&ou[3])[i] == v);
+        CHECK(est_tensor_f32(&ou[1])[i] == (v < 0 ? 0.0f : v));
+        wsum += v > 0;
+    }
+    CHECK(wsum > 10 && wsum < 118); /* both sides of the kink are exercised */
+    /* gradients through the fused chains: against finite differences of the bias b */
+    fetch[0] = loss;
+    fetch[1] = grads[0];
+    fetch[2] = grads[1];
+    fetch[3] = grads[2];
+    pd.n_fetches = 4;
+    REQUIRE_OK(est_plan_new(g, &pd, &pg));
+    REQUIRE_OK(est_plan_run(pg, &feed, 1, og));
+    {
+        est_plan *pn = NULL;
+        est_tensor on[4];
+        pd.no_fusion = 1;
+        REQUIRE_OK(est_plan_new(g, &pd, &pn));
+        CHECK_OK(est_plan_set_profiling(pn, 1));
+        REQUIRE_OK(est_plan_run(pn, &feed, 1, on));
+        CHECK(core_count_ops(pn, EST_OP_RELU) == 1 && core_count_ops(pn, EST_OP_RELU6) == 2);
+        for (i = 0; i < 4; i++) CHECK(memcmp(on[i].data, og[i].data, og[i].nbytes) == 0);
+        est_plan_free(pn);
+        pd.no_fusion = 0;
+    }
+    {
+        float gb[4], gb2[5];
+        memcpy(gb, og[2].data, sizeof gb);
+        memcpy(gb2, og[3].data, sizeof gb2);
+        for (i = 0; i < 4; i++) {
+            float *bp = est_tensor_f32(b->var) + i, keep = *bp, lp, lm;
+            *bp = keep + 1e-3f;
+            CHECK_OK(est_plan_run(pg, &feed, 1, og));
+            lp = est_tensor_f32(&og[0])[0];
+            *bp = keep - 1e-3f;
+            CHECK_OK(est_plan_run(pg, &feed, 1, og));
+            lm = est_tensor_f32(&og[0])[0];
+            *bp = keep;
+            CHECK_NEAR(gb[i], (lp - lm) / 2e-3f, 2e-2 * (1 + fabs(gb[i])));
+        }
+        for (i = 0; i < 5; i++) CHECK(gb2[i] >= 0); /* relu6 chains: non-negative for a sum loss */
+    }
+    est_tensor_free(xv);
+    est_plan_free(pf);
+    est_plan_free(pu);
+    est_plan_free(pg);
+    est_graph_free(g);
+}

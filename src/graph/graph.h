@@ -132,6 +132,10 @@ typedef struct est_plan_desc {
     int n_targets;
     est_threadpool *pool;     /* NULL: run on the calling thread */
     const est_kernels *kernels; /* NULL: built-in kernels */
+    /* 1: run every op as built. By default the plan fuses Conv2D / MatMul -> AddV2(bias) ->
+     * Relu / Relu6 chains whose intermediate values nobody else reads (like TF's grappler
+     * remapper); fusion never changes a result bit, so this is for debugging and benchmarks. */
+    int no_fusion;
 } est_plan_desc;
 
 /* Compile: the graph must have no build error. The plan keeps pointers to the graph, pool and

@@ -65,7 +65,13 @@ typedef struct est__kctx {
     est_threadpool *pool;
     const est_kernels *kernels;
     uint64_t step; /* the run counter used by random ops */
+    /* Epilogue the plan fused into this op (Conv2D, MatMul): out = act(out + epi_bias), bias over
+     * the last dimension. NULL / EST__EPI_NONE when nothing was fused. */
+    const float *epi_bias;
+    int epi_act;
 } est__kctx;
+
+enum { EST__EPI_NONE = 0, EST__EPI_RELU = 1, EST__EPI_RELU6 = 2 };
 
 /* Output shares input 0's buffer (reshape, identity, assign...): no copy, no new memory. */
 #define EST__OP_ALIAS 1u
@@ -127,3 +133,5 @@ EST_PRIVATE void est__parallel_range(est_threadpool *pool, int64_t n, int64_t gr
                                      void *ctx);
 /* GEMM through the plan's kernel table (BLAS backend) or the built-in one with `work`. */
 EST_PRIVATE void est__gemm(const est__kctx *k, const est_sgemm_args *a, void *work);
+/* Applies k's fused epilogue (if any) to y viewed as [rows, n], in place. */
+EST_PRIVATE void est__apply_epilogue(const est__kctx *k, float *y, int64_t rows, int64_t n);

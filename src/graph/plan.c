@@ -16,7 +16,11 @@ struct est_plan {
     est_shape *rshape;     /* run-time shapes */
     void **data;
     size_t *offset;        /* arena offsets of buffer-owning positions */
-    int32_t *root;         /* alias root position */
+    int32_t *root;         /* alias root position (recomputed with the run-time shapes) */
+    int32_t *fuse_src;     /* position whose buffer this fused-away node shares (-1: none) */
+    int32_t *epi_bias;     /* producer position -> position of the bias fused into it (-1) */
+    unsigned char *epi_act;
+    int32_t *share;        /* run-time: fuse_src, or input 0 for a shape-identity op (-1) */
     int32_t *last_use;
     const est_tensor **feed; /* per position: the feed of this run (placeholders) */
     int32_t *fetch_pos;
@@ -45,6 +49,10 @@ EST_PRIVATE void est__plan_release(est_plan *p)
     est__free(p->data);
     est__free(p->offset);
     est__free(p->root);
+    est__free(p->fuse_src);
+    est__free(p->epi_bias);
+    est__free(p->epi_act);
+    est__free(p->share);
     est__free(p->last_use);
     est__free((void *)p->feed);
     est__free(p->fetch_pos);
@@ -76,6 +84,96 @@ EST_PRIVATE est_node *est__read_root(est_node *nd)
         nd = nd->inputs[0];
     }
     return nd;
+}
+
+/* Inputs that only lend their run-time shape (the `like` operands of the gradient plumbing): they
+ * neither keep a buffer alive nor count as readers of its values. */
+EST_PRIVATE int est__shape_only_input(est_op op, int64_t j)
+{
+    switch (op) {
+    case EST_OP_ZEROS_LIKE:
+    case EST_OP_ONES_LIKE: return j == 0;
+    case EST_OP_SUM_TO_LIKE:
+    case EST_OP_BROADCAST_LIKE:
+    case EST_OP_RESHAPE_LIKE:
+    case EST_OP_AVG_POOL_GRAD: return j == 1;
+    case EST_OP_CONV2D_BACKPROP_INPUT:
+    case EST_OP_CONV2D_BACKPROP_FILTER:
+    case EST_OP_DEPTHWISE_BACKPROP_INPUT:
+    case EST_OP_DEPTHWISE_BACKPROP_FILTER: return j == 2;
+    default: return 0;
+    }
+}
+
+/* Position of the [C] bias when `add` (AddV2) is producer + bias with bias a float vector whose
+ * length is the producer's static last dimension; else -1. */
+EST_PRIVATE int32_t est__fuse_bias_pos(const est_plan *p, int64_t add, int64_t prod)
+{
+    const est_node *a = p->order[add], *pr = p->order[prod], *b;
+    int which;
+    if (a->n_inputs != 2) return -1;
+    which = p->in_pos[p->in_start[add]] == prod ? 1 : 0;
+    if (p->in_pos[p->in_start[add] + (1 - which)] != prod || p->in_pos[p->in_start[add] + which] == prod) return -1;
+    b = a->inputs[which];
+    if (b->dtype != EST_DTYPE_F32 || b->shape.rank != 1 || pr->shape.rank < 1 || b->shape.dims[0] <= 0 ||
+        b->shape.dims[0] != pr->shape.dims[pr->shape.rank - 1])
+        return -1;
+    return p->in_pos[p->in_start[add] + which];
+}
+
+/* Fuses producer -> AddV2(bias) [-> Relu/Relu6] chains (TF grappler's remapper does the same with
+ * _FusedConv2D / _FusedMatMul): the producer's kernel adds the bias and applies the activation to
+ * each block of its output while it is still in cache, and the fused-away nodes share its buffer,
+ * which saves two full passes over the activations and their memory. Only where the intermediate
+ * values have no other reader and are not fetched, so nothing observable changes; the arithmetic
+ * is the same (one float add, then the same max), so the bits are the same too. */
+EST_PRIVATE est_status est__plan_fuse(est_plan *p, int off)
+{
+    int64_t n = p->n, i, j;
+    int32_t *uses = EST__CALLOC(int32_t, n + 1), *only = EST__ALLOC(int32_t, n + 1);
+    if (!uses || !only) {
+        est__free(uses);
+        est__free(only);
+        return est__error(EST_ERR_OUT_OF_MEMORY, "est_plan_new: out of memory");
+    }
+    for (i = 0; i < n; i++) {
+        p->fuse_src[i] = -1;
+        p->epi_bias[i] = -1;
+        p->epi_act[i] = EST__EPI_NONE;
+    }
+    /* readers of each position (an input listed twice counts twice); a fetch counts as a reader */
+    for (i = 0; i < n; i++)
+        for (j = p->in_start[i]; j < p->in_start[i + 1]; j++) {
+            if (est__shape_only_input(p->order[i]->op, j - p->in_start[i])) continue;
+            uses[p->in_pos[j]]++;
+            only[p->in_pos[j]] = (int32_t)i;
+        }
+    for (i = 0; i < p->n_fetches; i++) uses[p->fetch_pos[i]] += 2;
+    for (i = 0; i < n && !off; i++) {
+        est_node *nd = p->order[i];
+        int64_t add, act;
+        int32_t bias;
+        if ((nd->op != EST_OP_CONV2D && nd->op != EST_OP_MATMUL) || nd->dtype != EST_DTYPE_F32 || uses[i] != 1)
+            continue;
+        add = only[i];
+        if (p->order[add]->op != EST_OP_ADD || p->order[add]->dtype != EST_DTYPE_F32) continue;
+        if ((bias = est__fuse_bias_pos(p, add, i)) < 0) continue;
+        /* the bias must be available when the producer runs: computed before it, or a source */
+        if (bias > i && p->order[bias]->op != EST_OP_VARIABLE && p->order[bias]->op != EST_OP_CONST &&
+            p->order[bias]->op != EST_OP_PLACEHOLDER)
+            continue;
+        p->epi_bias[i] = bias;
+        p->fuse_src[add] = (int32_t)i;
+        if (uses[add] != 1) continue;
+        act = only[add];
+        if (p->order[act]->op == EST_OP_RELU || p->order[act]->op == EST_OP_RELU6) {
+            p->epi_act[i] = p->order[act]->op == EST_OP_RELU ? EST__EPI_RELU : EST__EPI_RELU6;
+            p->fuse_src[act] = (int32_t)i;
+        }
+    }
+    est__free(uses);
+    est__free(only);
+    return EST_OK;
 }
 
 EST_API est_status est_plan_new(est_graph *g, const est_plan_desc *desc, est_plan **out)
@@ -210,12 +308,16 @@ EST_API est_status est_plan_new(est_graph *g, const est_plan_desc *desc, est_pla
     p->data = EST__CALLOC(void *, cnt);
     p->offset = EST__CALLOC(size_t, cnt);
     p->root = EST__ALLOC(int32_t, cnt);
+    p->fuse_src = EST__ALLOC(int32_t, cnt);
+    p->epi_bias = EST__ALLOC(int32_t, cnt);
+    p->epi_act = EST__CALLOC(unsigned char, cnt);
+    p->share = EST__ALLOC(int32_t, cnt);
     p->last_use = EST__ALLOC(int32_t, cnt);
     p->feed = (const est_tensor **)est__calloc(sizeof(est_tensor *) * (size_t)(cnt ? cnt : 1));
     p->n_fetches = desc->n_fetches;
     p->fetch_pos = EST__ALLOC(int32_t, desc->n_fetches + 1);
     if (!p->pos_of || !p->in_start || !p->rshape || !p->data || !p->offset || !p->root ||
-        !p->last_use || !p->feed || !p->fetch_pos) {
+        !p->last_use || !p->feed || !p->fetch_pos || !p->fuse_src || !p->epi_bias || !p->epi_act || !p->share) {
         s = est__error(EST_ERR_OUT_OF_MEMORY, "est_plan_new: out of memory");
         goto fail;
     }
@@ -240,6 +342,7 @@ EST_API est_status est_plan_new(est_graph *g, const est_plan_desc *desc, est_pla
                                                                   : (int32_t)i;
     }
     for (i = 0; i < desc->n_fetches; i++) p->fetch_pos[i] = p->pos_of[desc->fetches[i]->id];
+    if ((s = est__plan_fuse(p, desc->no_fusion)) != EST_OK) goto fail;
     *out = p;
     p = NULL;
 fail:
@@ -296,11 +399,28 @@ EST_PRIVATE est_status est__plan_shapes(est_plan *p)
             return est__infer_error(nd, EST_ERR_SHAPE, "shape %s is still unknown at run time",
                                     est__sstr(&p->rshape[i]));
     }
+    /* Buffer sharing: aliases, fused-away nodes, and SumToLike / BroadcastLike whose run-time shape
+     * is their input's (the gradient plumbing of a dynamic batch is then an identity: no copy).
+     * Never onto a variable or feed (a shared buffer could change under a variable write). */
+    for (i = 0; i < n; i++) {
+        est_node *nd = p->order[i];
+        int32_t in0 = nd->n_inputs > 0 ? p->in_pos[p->in_start[i]] : -1;
+        p->share[i] = p->fuse_src[i];
+        if (p->share[i] < 0 && in0 >= 0 && (nd->op == EST_OP_SUM_TO_LIKE || nd->op == EST_OP_BROADCAST_LIKE) &&
+            est_shape_equal(&p->rshape[i], &p->rshape[in0]) &&
+            !(est__op_get(p->order[p->root[in0]]->op)->flags & EST__OP_SOURCE))
+            p->share[i] = in0;
+        if (est__op_get(nd->op)->flags & EST__OP_ALIAS)
+            p->root[i] = p->root[in0];
+        else
+            p->root[i] = p->share[i] >= 0 ? p->root[p->share[i]] : (int32_t)i;
+    }
     /* Liveness: a buffer lives until the last position that reads it (fetches: to the end). */
     for (i = 0; i < n; i++) p->last_use[i] = (int32_t)i;
     for (i = 0; i < n; i++)
         for (j = p->in_start[i]; j < p->in_start[i + 1]; j++) {
             int32_t r = p->root[p->in_pos[j]];
+            if (est__shape_only_input(p->order[i]->op, j - p->in_start[i])) continue;
             if (p->last_use[r] < i) p->last_use[r] = (int32_t)i;
         }
     for (i = 0; i < p->n_fetches; i++) p->last_use[p->root[p->fetch_pos[i]]] = (int32_t)n;
@@ -314,7 +434,7 @@ EST_PRIVATE est_status est__plan_shapes(est_plan *p)
     for (i = 0; i < n; i++) {
         est_node *nd = p->order[i];
         uint32_t fl = est__op_get(nd->op)->flags;
-        if (!(fl & (EST__OP_ALIAS | EST__OP_SOURCE))) {
+        if (!(fl & (EST__OP_ALIAS | EST__OP_SOURCE)) && p->share[i] < 0) {
             size_t sz = (size_t)est_shape_numel(&p->rshape[i]) * est_dtype_size(nd->dtype);
             int64_t best = -1;
             sz = (sz + 63) & ~(size_t)63;
@@ -345,7 +465,8 @@ EST_PRIVATE est_status est__plan_shapes(est_plan *p)
             est_node *rn = p->order[r];
             size_t off, sz;
             int64_t at;
-            if (p->last_use[r] != i || (est__op_get(rn->op)->flags & (EST__OP_SOURCE | EST__OP_ALIAS)))
+            if (p->last_use[r] != i || (est__op_get(rn->op)->flags & (EST__OP_SOURCE | EST__OP_ALIAS)) ||
+                p->share[r] >= 0)
                 continue;
             p->last_use[r] = -1; /* released; also marks duplicates in the input list */
             off = p->offset[r];
@@ -394,6 +515,17 @@ EST_PRIVATE est_status est__plan_shapes(est_plan *p)
         p->work_cap = work;
     }
     return EST_OK;
+}
+
+/* The data of position pos while position at runs: pos may come later in the order when it is a
+ * source (a fused bias variable), whose memory is known before it is reached. */
+EST_PRIVATE const void *est__plan_data_early(const est_plan *p, int32_t pos, int64_t at)
+{
+    const est_node *nd = p->order[pos];
+    if (pos < at) return p->data[pos];
+    if (nd->op == EST_OP_VARIABLE) return nd->var->data;
+    if (nd->op == EST_OP_CONST) return nd->value->data;
+    return p->feed[pos]->data;
 }
 
 EST_API est_status est_plan_run(est_plan *p, const est_feed *feeds, int n_feeds, est_tensor *outputs)
@@ -461,7 +593,10 @@ EST_API est_status est_plan_run(est_plan *p, const est_feed *feeds, int n_feeds,
             p->data[i] = nd->var->data;
         else if (def->flags & EST__OP_ALIAS)
             p->data[i] = p->data[p->in_pos[p->in_start[i]]];
-        else
+        else if (p->share[i] >= 0) {
+            p->data[i] = p->data[p->share[i]]; /* computed by the producer, or an identity */
+            continue;
+        } else
             p->data[i] = p->arena + p->offset[i];
         if (!def->forward) continue;
         for (j = 0; j < nd->n_inputs; j++) {
@@ -487,6 +622,8 @@ EST_API est_status est_plan_run(est_plan *p, const est_feed *feeds, int n_feeds,
         k.pool = p->pool;
         k.kernels = p->kernels;
         k.step = p->step;
+        k.epi_bias = p->epi_bias[i] >= 0 ? (const float *)est__plan_data_early(p, p->epi_bias[i], i) : NULL;
+        k.epi_act = p->epi_act[i];
         t0 = p->prof ? est_time_now() : 0;
         if ((s = def->forward(&k)) != EST_OK) return s;
         if (p->prof) {
@@ -542,6 +679,40 @@ EST_PRIVATE void est__parallel_range(est_threadpool *pool, int64_t n, int64_t gr
     r.n = n;
     r.grain = grain;
     est_parallel_for(pool, (n + grain - 1) / grain, est__range_task, &r);
+}
+
+typedef struct est__epi_ctx {
+    float *y;
+    const float *b;
+    int64_t n;
+    int act;
+} est__epi_ctx;
+
+static void est__epi_range(void *vc, int64_t r0, int64_t r1)
+{
+    const est__epi_ctx *c = (const est__epi_ctx *)vc;
+    int64_t r, j, n = c->n;
+    for (r = r0; r < r1; r++) {
+        float *y = c->y + r * n;
+        if (c->b)
+            for (j = 0; j < n; j++) y[j] += c->b[j];
+        if (c->act == EST__EPI_RELU)
+            for (j = 0; j < n; j++) y[j] = y[j] < 0 ? 0.0f : y[j];
+        else if (c->act == EST__EPI_RELU6)
+            for (j = 0; j < n; j++) y[j] = y[j] < 0 ? 0.0f : (y[j] > 6.0f ? 6.0f : y[j]);
+    }
+}
+
+EST_PRIVATE void est__apply_epilogue(const est__kctx *k, float *y, int64_t rows, int64_t n)
+{
+    est__epi_ctx c;
+    if (!k->epi_bias && k->epi_act == EST__EPI_NONE) return;
+    if (rows <= 0 || n <= 0) return;
+    c.y = y;
+    c.b = k->epi_bias;
+    c.n = n;
+    c.act = k->epi_act;
+    est__parallel_range(k->pool, rows, ((int64_t)1 << 14) / n + 1, est__epi_range, &c);
 }
 
 EST_PRIVATE void est__gemm(const est__kctx *k, const est_sgemm_args *a, void *work)

@@ -649,6 +649,7 @@ EST_PRIVATE est_status est__matmul_forward(const est__kctx *k)
             }
         }
     }
+    est__apply_epilogue(k, (float *)k->out->data, batch * g.m, g.n);
     return EST_OK;
 }
 

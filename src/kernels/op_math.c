@@ -794,8 +794,10 @@ EST_PRIVATE est_status est__act_backward(est_graph *g, est_node *n, est_node *dy
     est_op gop;
     int use_y = 0;
     switch (n->op) {
-    case EST_OP_RELU: gop = EST_OP_RELU_GRAD; break;
-    case EST_OP_RELU6: gop = EST_OP_RELU6_GRAD; break;
+    /* From the output, as TF: y > 0 exactly where x > 0 (and 0 < y < 6 where 0 < x < 6), and then
+     * the pre-activation has no reader left, so the plan can fuse it into its producer. */
+    case EST_OP_RELU: gop = EST_OP_RELU_GRAD; use_y = 1; break;
+    case EST_OP_RELU6: gop = EST_OP_RELU6_GRAD; use_y = 1; break;
     case EST_OP_LEAKY_RELU: gop = EST_OP_LEAKY_RELU_GRAD; break;
     case EST_OP_ELU: gop = EST_OP_ELU_GRAD; use_y = 1; break;
     case EST_OP_SELU: gop = EST_OP_SELU_GRAD; use_y = 1; break;
