@@ -166,6 +166,8 @@ TEST(gemm_large_multi_block)
     gemm_check_case(pool, 0, 0, 301, 1100, 700, 4, 1.0f, 0.0f, 77);
     gemm_check_case(pool, 1, 1, 259, 531, 555, 0, 0.75f, 0.5f, 78);
     gemm_check_case(pool, 1, 0, 1, 784, 512, 0, 1.0f, 0.0f, 79);
+    gemm_check_case(pool, 0, 0, 1, 1000, 3136, 3, 1.0f, 0.5f, 84); /* batch-1 GEMV, split by columns */
+    gemm_check_case(pool, 0, 0, 2, 1300, 600, 0, 0.5f, 0.0f, 85);
     gemm_check_case(pool, 0, 1, 100, 2, 784, 2, 1.0f, 1.0f, 80);
     /* Last row panels of 4 and 8 rows (MR = 12) take the shorter kernel variants. */
     gemm_check_case(pool, 0, 0, 64, 200, 300, 1, 1.0f, 0.5f, 81);
@@ -217,8 +219,10 @@ TEST(gemm_k_zero_and_empty)
 /* The same product through a 1-thread and a 2-thread pool must agree to the bit. */
 TEST(gemm_bit_identical_across_thread_counts)
 {
+    /* the last three take the unpacked (batch-1) path, split by columns between threads */
     static const int64_t shapes[][3] = {{300, 1000, 700}, {1000, 64, 300}, {64, 1500, 800},
-                                        {257, 257, 1025}};
+                                        {257, 257, 1025}, {1, 1024, 3136}, {2, 1000, 700},
+                                        {1, 999, 900}};
     est_threadpool *p1 = NULL, *p2 = NULL;
     est_threadpool_desc d;
     int s, ta, tb;

@@ -369,46 +369,75 @@ EST_PRIVATE void est__gemm_task(void *vctx, int64_t task, int thread)
     }
 }
 
-/* Unpacked path for tiny or thin products. Rows of op(B) contiguous: axpy over rows of B with
- * vector accumulators; otherwise dot products. */
-EST_PRIVATE void est__gemm_direct_run(const est_sgemm_args *g)
+#define EST__GEMM_DIRECT_PANEL 512
+/* Unpacked path for tiny or thin products (batch-1 inference: a GEMV, where packing B would cost
+ * more than the product). Rows of op(B) contiguous: axpy over rows of B with vector accumulators;
+ * otherwise dot products. Columns [j0, j1); j0 is a multiple of NR, so every column gets the same
+ * arithmetic however the columns are split between threads. */
+EST_PRIVATE void est__gemm_direct_cols(const est_sgemm_args *g, int64_t j0, int64_t j1)
 {
-    int64_t i, j, p;
+    int64_t i, j, p, jp, jn;
     int64_t sa_i = g->trans_a ? 1 : g->lda, sa_p = g->trans_a ? g->lda : 1;
     int64_t sb_p = g->trans_b ? 1 : g->ldb, sb_j = g->trans_b ? g->ldb : 1;
+    float acc[EST__GEMM_DIRECT_PANEL];
     for (i = 0; i < g->m; i++) {
         const float *arow = g->a + i * sa_i;
         float *crow = g->c + i * g->ldc;
-        j = 0;
-#if EST__GEMM_VEC
         if (!g->trans_b) {
-            est__vf va = est__gemm_vsplat(g->alpha), vb = est__gemm_vsplat(g->beta);
-            for (; j + EST__GEMM_NR <= g->n; j += EST__GEMM_NR) {
-                est__vf s0 = est__gemm_vsplat(0.0f), s1 = s0;
-                const float *bp = g->b + j;
-                for (p = 0; p < g->k; p++, bp += g->ldb) {
+            /* Stream B row by row (contiguous, what the prefetchers like) into a panel of
+             * accumulators that stays in L1; each column still sums over p in order. */
+            for (jp = j0; jp < j1; jp += jn) {
+                jn = EST__MIN((int64_t)EST__GEMM_DIRECT_PANEL, j1 - jp);
+                memset(acc, 0, sizeof(float) * (size_t)jn);
+                for (p = 0; p < g->k; p++) {
+                    const float *bp = g->b + p * g->ldb + jp;
                     float av = arow[p * sa_p];
-                    s0 += est__gemm_vload(bp) * av;
-                    s1 += est__gemm_vload(bp + EST__GEMM_VW) * av;
+                    for (j = 0; j < jn; j++) acc[j] += av * bp[j];
                 }
-                if (g->beta == 0.0f) {
-                    est__gemm_vstore(crow + j, s0 * va);
-                    est__gemm_vstore(crow + j + EST__GEMM_VW, s1 * va);
-                } else {
-                    est__gemm_vstore(crow + j, s0 * va + est__gemm_vload(crow + j) * vb);
-                    est__gemm_vstore(crow + j + EST__GEMM_VW,
-                                     s1 * va + est__gemm_vload(crow + j + EST__GEMM_VW) * vb);
-                }
+                for (j = 0; j < jn; j++)
+                    crow[jp + j] = g->beta == 0.0f ? g->alpha * acc[j] : g->alpha * acc[j] + g->beta * crow[jp + j];
             }
+            continue;
         }
-#endif
-        for (; j < g->n; j++) {
+        for (j = j0; j < j1; j++) {
             const float *bcol = g->b + j * sb_j;
             float s = 0.0f;
             for (p = 0; p < g->k; p++) s += arow[p * sa_p] * bcol[p * sb_p];
             crow[j] = g->beta == 0.0f ? g->alpha * s : g->alpha * s + g->beta * crow[j];
         }
     }
+}
+
+/* The direct path splits the columns into one wide NR-aligned range per thread: B is streamed in
+ * long contiguous runs, and since every column is computed by the same code whatever range it falls
+ * in, the bits do not depend on the split (or on the thread count). */
+typedef struct est__gemm_direct_ctx {
+    const est_sgemm_args *g;
+    int64_t per;
+} est__gemm_direct_ctx;
+
+static void est__gemm_direct_task(void *vctx, int64_t task, int thread)
+{
+    const est__gemm_direct_ctx *c = (const est__gemm_direct_ctx *)vctx;
+    int64_t j0 = task * c->per;
+    (void)thread;
+    est__gemm_direct_cols(c->g, j0, EST__MIN(j0 + c->per, c->g->n));
+}
+
+EST_PRIVATE void est__gemm_direct_run(est_threadpool *pool, const est_sgemm_args *g)
+{
+    est__gemm_direct_ctx c;
+    int64_t nt = est_threadpool_size(pool), tasks;
+    if (nt > 1 && 2.0 * (double)g->m * (double)g->n * (double)g->k >= EST_GEMM_PARALLEL_FLOPS / 8) {
+        c.g = g;
+        c.per = ((g->n + nt - 1) / nt + EST__GEMM_NR - 1) / EST__GEMM_NR * EST__GEMM_NR;
+        tasks = (g->n + c.per - 1) / c.per;
+        if (tasks > 1) {
+            est_parallel_for(pool, tasks, est__gemm_direct_task, &c);
+            return;
+        }
+    }
+    est__gemm_direct_cols(g, 0, g->n);
 }
 
 /* C = beta * C, for k == 0 (beta == 0 writes zeros without reading C). */
@@ -434,7 +463,7 @@ EST_PRIVATE void est__sgemm(est_threadpool *pool, const est_sgemm_args *g, void 
         return;
     }
     if (est__gemm_direct(g->m, g->n, g->k)) {
-        est__gemm_direct_run(g);
+        est__gemm_direct_run(pool, g);
         return;
     }
     EST_ASSERT(work && ((uintptr_t)work & 63) == 0);
