@@ -1247,9 +1247,7 @@ int main(int argc, char **argv)
     es.exporters = exporters;
     es.n_exporters = 3;
     es.start_delay_secs = o.start_delay_secs;
-    /* 0 in the struct means TF's default (600 s); the flag's 0 means every checkpoint, as TF's
-     * throttle_secs=0, so pass the smallest positive interval */
-    es.throttle_secs = o.throttle_secs > 0 ? o.throttle_secs : 1e-9;
+    es.throttle_secs = o.throttle_secs > 0 ? o.throttle_secs : -1; /* TF's 0 is -1 here */
     memset(&last, 0, sizeof last);
     if ((s = est_train_and_evaluate(est, &ts, &es, &last)) != EST_OK) goto fail;
     if (last.n == 0) {

@@ -616,7 +616,7 @@ TEST(estimator_train_and_evaluate_loop)
     es.input_user_data = &de;
     es.exporters = &xp;
     es.n_exporters = 1;
-    es.throttle_secs = 1e-9; /* effectively no throttle */
+    es.throttle_secs = -1; /* no throttle: every new checkpoint is evaluated */
     REQUIRE_OK(est_train_and_evaluate(e, &ts, &es, &last));
     CHECK_MSG(cnt.calls == 4, "%d exports", cnt.calls); /* steps 5, 10, 15, 20: the step-0 save is skipped */
     CHECK(cnt.steps[0] == 5 && cnt.steps[3] == 20);

@@ -1380,7 +1380,7 @@ EST_PRIVATE est_status est__tae_evaluate(est__tae *t, const char *ckpt, int fina
 EST_PRIVATE est_status est__tae_after_save(est_checkpoint_saver_listener *l, int64_t step, const char *ckpt, int *stop)
 {
     est__tae *t = (est__tae *)l->user_data;
-    double throttle = t->es->throttle_secs > 0 ? t->es->throttle_secs : 600;
+    double throttle = t->es->throttle_secs > 0 ? t->es->throttle_secs : t->es->throttle_secs < 0 ? 0 : 600;
     (void)step;
     (void)stop;
     if (t->saves++ == 0) return EST_OK; /* the save at session start is not evaluated (TF) */
@@ -1413,8 +1413,8 @@ EST_API est_status est_train_and_evaluate(est_estimator *e, const est_train_spec
     int i, j;
     if (!e || !ts || !es) return est__error(EST_ERR_INVALID_ARGUMENT, "train_and_evaluate: NULL argument");
     if (ts->max_steps < 0) return est__error(EST_ERR_INVALID_ARGUMENT, "TrainSpec: max_steps must be > 0 or 0 (unset)");
-    if (es->throttle_secs < 0 || es->start_delay_secs < 0)
-        return est__error(EST_ERR_INVALID_ARGUMENT, "EvalSpec: throttle_secs and start_delay_secs must be >= 0");
+    if (es->start_delay_secs < 0)
+        return est__error(EST_ERR_INVALID_ARGUMENT, "EvalSpec: start_delay_secs must be >= 0");
     for (i = 0; i < es->n_exporters; i++) {
         if (!es->exporters[i] || !es->exporters[i]->name || !*es->exporters[i]->name)
             return est__error(EST_ERR_INVALID_ARGUMENT, "EvalSpec: exporter %d has no name", i);

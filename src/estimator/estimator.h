@@ -305,7 +305,8 @@ typedef struct est_train_spec {
 } est_train_spec;
 
 /* tf.estimator.EvalSpec. The default configuration is: steps 100 (-1: until the input ends), name
- * NULL, start_delay_secs 120 (ignored locally, as TF), throttle_secs 600, no exporters. */
+ * NULL, start_delay_secs 120 (ignored locally, as TF), throttle_secs 600, no exporters.
+ * throttle_secs < 0 evaluates every new checkpoint (TF's throttle_secs=0; here 0 is the default). */
 typedef struct est_eval_spec {
     est_input_fn input_fn;
     void *input_user_data;
