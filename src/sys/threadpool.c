@@ -56,7 +56,8 @@ struct est_threadpool {
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_done;
     uint64_t generation;
-    int stop, done;
+    uint64_t done_count; /* workers finished with this generation */
+    int stop;
     est_parallel_fn fn;
     void *ctx;
     int64_t n_tasks;
@@ -93,6 +94,36 @@ EST_PRIVATE void est__run_tasks(est_threadpool *p, int index)
     while ((t = est__claim(p)) < p->n_tasks) p->fn(p->ctx, t, index);
 }
 
+/* Waking a thread that sleeps on a condition variable takes tens of microseconds, as long as a
+ * whole small op (a batch-1 layer). So a thread that is about to sleep first polls for up to
+ * EST_POOL_SPIN_US microseconds (the gap between two ops of a plan run is far shorter), then
+ * sleeps: idle pools cost nothing, busy ones hand work over in well under a microsecond. */
+#ifndef EST_POOL_SPIN_US
+#  define EST_POOL_SPIN_US 50
+#endif
+EST_PRIVATE void est__spin_until_changed(const uint64_t *v, uint64_t old)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && EST_POOL_SPIN_US > 0
+    double until = 0;
+    int i;
+    for (;;) {
+        for (i = 0; i < 64; i++) {
+            if (__atomic_load_n(v, __ATOMIC_ACQUIRE) != old) return;
+#  if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#  endif
+        }
+        if (until == 0)
+            until = est_time_now() + EST_POOL_SPIN_US * 1e-6;
+        else if (est_time_now() > until)
+            return;
+    }
+#else
+    (void)v;
+    (void)old;
+#endif
+}
+
 static void *est__worker_main(void *arg)
 {
     est__worker_arg *wa = (est__worker_arg *)arg;
@@ -103,6 +134,7 @@ static void *est__worker_main(void *arg)
     est__tls_pool = p;
     est__tls_index = index;
     for (;;) {
+        est__spin_until_changed(&p->generation, seen);
         pthread_mutex_lock(&p->mu);
         while (p->generation == seen && !p->stop) pthread_cond_wait(&p->cv_work, &p->mu);
         if (p->stop) {
@@ -113,7 +145,12 @@ static void *est__worker_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         est__run_tasks(p, index);
         pthread_mutex_lock(&p->mu);
-        if (++p->done == p->n - 1) pthread_cond_signal(&p->cv_done);
+#if defined(__GNUC__) || defined(__clang__)
+        if (__atomic_add_fetch(&p->done_count, 1, __ATOMIC_RELEASE) == (uint64_t)(p->n - 1))
+            pthread_cond_signal(&p->cv_done);
+#else
+        if (++p->done_count == (uint64_t)(p->n - 1)) pthread_cond_signal(&p->cv_done);
+#endif
         pthread_mutex_unlock(&p->mu);
     }
 }
@@ -176,6 +213,26 @@ EST_API void est_threadpool_free(est_threadpool *p)
 
 EST_API int est_threadpool_size(const est_threadpool *pool) { return pool ? pool->n : 1; }
 
+/* The caller, done with its share, polls briefly for the workers before sleeping (as they do). */
+EST_PRIVATE void est__spin_until_done(est_threadpool *p)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && EST_POOL_SPIN_US > 0
+    double until = est_time_now() + EST_POOL_SPIN_US * 1e-6;
+    int i;
+    for (;;) {
+        for (i = 0; i < 64; i++) {
+            if (__atomic_load_n(&p->done_count, __ATOMIC_ACQUIRE) >= (uint64_t)(p->n - 1)) return;
+#  if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#  endif
+        }
+        if (est_time_now() > until) return;
+    }
+#else
+    (void)p;
+#endif
+}
+
 EST_API void est_parallel_for(est_threadpool *p, int64_t n_tasks, est_parallel_fn fn, void *ctx)
 {
     int64_t t;
@@ -191,16 +248,21 @@ EST_API void est_parallel_for(est_threadpool *p, int64_t n_tasks, est_parallel_f
     p->ctx = ctx;
     p->n_tasks = n_tasks;
     p->next = 0;
-    p->done = 0;
+    p->done_count = 0;
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_store_n(&p->generation, p->generation + 1, __ATOMIC_RELEASE); /* spinning workers read it */
+#else
     p->generation++;
+#endif
     pthread_cond_broadcast(&p->cv_work);
     pthread_mutex_unlock(&p->mu);
     est__tls_pool = p; /* the caller works as thread 0 */
     est__tls_index = 0;
     est__run_tasks(p, 0);
     est__tls_pool = NULL;
+    est__spin_until_done(p);
     pthread_mutex_lock(&p->mu);
-    while (p->done < p->n - 1) pthread_cond_wait(&p->cv_done, &p->mu);
+    while (p->done_count < (uint64_t)(p->n - 1)) pthread_cond_wait(&p->cv_done, &p->mu);
     p->busy = 0;
     pthread_mutex_unlock(&p->mu);
 }

@@ -11,8 +11,10 @@ typedef struct est_threadpool_desc {
     int num_threads; /* total threads including the caller; 0 = number of cores */
 } est_threadpool_desc;
 
-/* Create a pool: num_threads - 1 workers that sleep on a condition variable between jobs (they
- * never spin). Returns EST_OK and *out, or an error and *out = NULL.
+/* Create a pool: num_threads - 1 workers that sleep on a condition variable between jobs. After
+ * a job a worker polls for the next one for up to EST_POOL_SPIN_US microseconds (default 50;
+ * define it 0 to never poll) before it sleeps: the next op of a plan run usually comes sooner,
+ * and a condition-variable wake-up costs tens of microseconds, a whole batch-1 layer. Returns EST_OK and *out, or an error and *out = NULL.
  * Ownership: the caller frees it with est_threadpool_free. */
 EST_API est_status est_threadpool_new(const est_threadpool_desc *desc, est_threadpool **out);
 EST_API void est_threadpool_free(est_threadpool *pool);
