@@ -21,8 +21,8 @@
  *       restored at the start of the call): the Estimator's own overhead over the bare step
  *   cnn_latency, mlp_latency  ms per call (median of --steps calls after --warmup) of
  *       est_saved_model_run at batch 1 on an export made by est_estimator_export_saved_model (raw
- *       receiver, after one training step) and loaded by est_saved_model_load; the loader has no
- *       kernel hook, so both builds serve with the built-in GEMM
+ *       receiver, after one training step) and loaded by est_saved_model_load, served with the
+ *       build's kernels (est_saved_model_set_kernels)
  *   cnn_rss               MiB: ru_maxrss of this process after --steps CNN training steps (SGD)
  * Threads: one est_threadpool of --threads (default 2) threads, as intra_op_parallelism_threads;
  * the OpenBLAS build passes est_blas_kernels() wherever a plan takes kernels (estimator_blas.h
@@ -323,6 +323,7 @@ static double bench_latency(data *d, int model, int warmup, int steps, int threa
     est_params_free(params);
     if (est_saved_model_load(path, &m) != EST_OK) die("load");
     est_saved_model_set_threadpool(m, pool);
+    est_saved_model_set_kernels(m, BENCH_KERNELS);
     memset(&in, 0, sizeof in);
     in.name = "x";
     in.tensor = d->bx[0];

@@ -102,6 +102,51 @@ TEST(loader_round_trip_matches_predict)
     est_saved_model_free(m);
 }
 
+/* est_saved_model_set_kernels routes the served model's GEMMs to a backend (estimator_blas.h's in
+ * a real program; here the recording one of test_estimator.c, which also computes), with the
+ * pool's thread count, and the answers stay the same. */
+TEST(loader_set_kernels_routes_gemms)
+{
+    const char *dir = tl_export(0, 2);
+    est_saved_model *m = NULL;
+    est_threadpool *pool = NULL;
+    est_threadpool_desc td;
+    est_kernels k;
+    threads_seen seen;
+    est_named_tensor in;
+    const est_named_tensor *outs;
+    float ref[64 * 3];
+    const est_tensor *o;
+    int n;
+    REQUIRE_OK(est_saved_model_load(dir, &m));
+    in.name = "x";
+    in.tensor = *tx_shared.x;
+    REQUIRE_OK(est_saved_model_run(m, "serving_default", &in, 1, &outs, &n));
+    o = tl_out(outs, n, "probabilities");
+    REQUIRE(o && o->nbytes == sizeof ref);
+    memcpy(ref, o->data, sizeof ref);
+    memset(&seen, 0, sizeof seen);
+    memset(&k, 0, sizeof k);
+    k.sgemm = threads_recording_sgemm;
+    k.user_data = &seen;
+    k.name = "recording";
+    memset(&td, 0, sizeof td);
+    td.num_threads = 2;
+    REQUIRE_OK(est_threadpool_new(&td, &pool));
+    est_saved_model_set_threadpool(m, pool);
+    est_saved_model_set_kernels(m, &k);
+    CHECK_OK(est_saved_model_run(m, "serving_default", &in, 1, &outs, &n));
+    CHECK(seen.calls > 0 && seen.min == 2 && seen.max == 2);
+    o = tl_out(outs, n, "probabilities");
+    CHECK(o && memcmp(o->data, ref, sizeof ref) == 0);
+    est_saved_model_set_kernels(m, NULL);
+    seen.calls = 0;
+    CHECK_OK(est_saved_model_run(m, "serving_default", &in, 1, &outs, &n));
+    CHECK(seen.calls == 0);
+    est_saved_model_free(m);
+    est_threadpool_free(pool);
+}
+
 TEST(loader_from_memory)
 {
     const char *dir = tl_export(0, 0);

@@ -17,6 +17,7 @@ struct est_saved_model {
     est_graph *g;
     est_var_store *vs;
     est_threadpool *pool;
+    const est_kernels *kernels; /* NULL: built-in */
     int64_t global_step;
     const char *version;
     int n_tags;
@@ -1300,6 +1301,13 @@ EST_API void est_saved_model_set_threadpool(est_saved_model *m, est_threadpool *
     m->pool = pool;
 }
 
+EST_API void est_saved_model_set_kernels(est_saved_model *m, const est_kernels *kernels)
+{
+    if (!m) return;
+    est__lsig_release_plans(m);
+    m->kernels = kernels;
+}
+
 /* "x float32 [-1,784], y int64 [-1]" */
 EST_PRIVATE const char *est__sig_inputs_str(const est__lsig *s, char *buf, size_t cap)
 {
@@ -1370,6 +1378,7 @@ EST_API est_status est_saved_model_run(est_saved_model *m, const char *key, cons
         pd.fetches = s->out_nodes;
         pd.n_fetches = s->info.n_outputs;
         pd.pool = m->pool;
+        pd.kernels = m->kernels;
         if ((st = est_plan_new(m->g, &pd, &s->plan)) != EST_OK) return est__error_prefix(st, "signature '%s': ", key);
     }
     if ((st = est_plan_run(s->plan, s->feeds, s->info.n_inputs, s->views)) != EST_OK)

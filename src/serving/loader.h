@@ -94,6 +94,9 @@ EST_API est_var_store *est_saved_model_store(est_saved_model *m);
 /* Run future signatures on a thread pool (NULL: the calling thread); the pool must outlive the
  * model. Compiled plans are rebuilt. */
 EST_API void est_saved_model_set_threadpool(est_saved_model *m, est_threadpool *pool);
+/* Run future signatures with a kernel table (e.g. est_blas_kernels() from estimator_blas.h; NULL:
+ * the built-in kernels); the table must outlive the model. Compiled plans are rebuilt. */
+EST_API void est_saved_model_set_kernels(est_saved_model *m, const est_kernels *kernels);
 
 /* Run signature `signature_key` on named inputs (every input of the signature, each once, by its
  * key). *outputs receives the signature's outputs in its order (n_outputs of them), as views owned
