@@ -256,3 +256,13 @@ EST_PRIVATE void est__strmap_free(est__strmap *m)
     m->values = NULL;
     m->cap = m->count = 0;
 }
+
+EST_PRIVATE uint32_t est__load_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+EST_PRIVATE uint64_t est__load_le64(const unsigned char *p)
+{
+    return (uint64_t)est__load_le32(p) | ((uint64_t)est__load_le32(p + 4) << 32);
+}

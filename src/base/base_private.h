@@ -61,6 +61,9 @@ EST_PRIVATE void *est__calloc(size_t n);
 EST_PRIVATE void *est__realloc(void *p, size_t n);
 EST_PRIVATE void est__free(void *p);
 EST_PRIVATE char *est__strdup(const char *s);
+/* Little-endian loads from unaligned bytes (file formats and hashes are little-endian). */
+EST_PRIVATE uint32_t est__load_le32(const unsigned char *p);
+EST_PRIVATE uint64_t est__load_le64(const unsigned char *p);
 
 /* Raise an error: sets this thread's last error text and returns the code, so a failing path is
  * `return est__error(EST_ERR_SHAPE, "op %s: ...", ...);`. */

@@ -7,18 +7,6 @@
 #define EST__FH_K1 0xb492b66fbe98f273ull
 #define EST__FH_K2 0x9ae16a3b2f90404full
 
-EST_PRIVATE uint64_t est__fh_load64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    int i;
-    for (i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
-
-EST_PRIVATE uint64_t est__fh_load32(const unsigned char *p)
-{
-    return (uint64_t)p[0] | ((uint64_t)p[1] << 8) | ((uint64_t)p[2] << 16) | ((uint64_t)p[3] << 24);
-}
 
 /* Right rotation; shift is never 0 here but stay defined for it anyway. */
 EST_PRIVATE uint64_t est__fh_ror(uint64_t v, int s) { return s == 0 ? v : (v >> s) | (v << (64 - s)); }
@@ -39,14 +27,14 @@ EST_PRIVATE uint64_t est__fh_0to16(const unsigned char *s, size_t len)
 {
     if (len >= 8) {
         uint64_t mul = EST__FH_K2 + (uint64_t)len * 2;
-        uint64_t a = est__fh_load64(s) + EST__FH_K2, b = est__fh_load64(s + len - 8);
+        uint64_t a = est__load_le64(s) + EST__FH_K2, b = est__load_le64(s + len - 8);
         uint64_t c = est__fh_ror(b, 37) * mul + a, d = (est__fh_ror(a, 25) + b) * mul;
         return est__fh_mix16(c, d, mul);
     }
     if (len >= 4) {
         uint64_t mul = EST__FH_K2 + (uint64_t)len * 2;
-        uint64_t a = est__fh_load32(s);
-        return est__fh_mix16((uint64_t)len + (a << 3), est__fh_load32(s + len - 4), mul);
+        uint64_t a = (uint64_t)est__load_le32(s);
+        return est__fh_mix16((uint64_t)len + (a << 3), (uint64_t)est__load_le32(s + len - 4), mul);
     }
     if (len > 0) {
         /* 32-bit arithmetic for y and z, as the reference does */
@@ -60,8 +48,8 @@ EST_PRIVATE uint64_t est__fh_0to16(const unsigned char *s, size_t len)
 EST_PRIVATE uint64_t est__fh_17to32(const unsigned char *s, size_t len)
 {
     uint64_t mul = EST__FH_K2 + (uint64_t)len * 2;
-    uint64_t a = est__fh_load64(s) * EST__FH_K1, b = est__fh_load64(s + 8);
-    uint64_t c = est__fh_load64(s + len - 8) * mul, d = est__fh_load64(s + len - 16) * EST__FH_K2;
+    uint64_t a = est__load_le64(s) * EST__FH_K1, b = est__load_le64(s + 8);
+    uint64_t c = est__load_le64(s + len - 8) * mul, d = est__load_le64(s + len - 16) * EST__FH_K2;
     return est__fh_mix16(est__fh_ror(a + b, 43) + est__fh_ror(c, 30) + d, a + est__fh_ror(b + EST__FH_K2, 18) + c,
                          mul);
 }
@@ -69,20 +57,20 @@ EST_PRIVATE uint64_t est__fh_17to32(const unsigned char *s, size_t len)
 EST_PRIVATE uint64_t est__fh_33to64(const unsigned char *s, size_t len)
 {
     uint64_t mul = EST__FH_K2 + (uint64_t)len * 2;
-    uint64_t a = est__fh_load64(s) * EST__FH_K2, b = est__fh_load64(s + 8);
-    uint64_t c = est__fh_load64(s + len - 8) * mul, d = est__fh_load64(s + len - 16) * EST__FH_K2;
+    uint64_t a = est__load_le64(s) * EST__FH_K2, b = est__load_le64(s + 8);
+    uint64_t c = est__load_le64(s + len - 8) * mul, d = est__load_le64(s + len - 16) * EST__FH_K2;
     uint64_t y = est__fh_ror(a + b, 43) + est__fh_ror(c, 30) + d;
     uint64_t z = est__fh_mix16(y, a + est__fh_ror(b + EST__FH_K2, 18) + c, mul);
-    uint64_t e = est__fh_load64(s + 16) * mul, f = est__fh_load64(s + 24);
-    uint64_t g = (y + est__fh_load64(s + len - 32)) * mul, h = (z + est__fh_load64(s + len - 24)) * mul;
+    uint64_t e = est__load_le64(s + 16) * mul, f = est__load_le64(s + 24);
+    uint64_t g = (y + est__load_le64(s + len - 32)) * mul, h = (z + est__load_le64(s + len - 24)) * mul;
     return est__fh_mix16(est__fh_ror(e + f, 43) + est__fh_ror(g, 30) + h, e + est__fh_ror(f + a, 18) + g, mul);
 }
 
 /* 16 bytes of state from 32 input bytes and two seeds: *p0, *p1 receive the pair. */
 EST_PRIVATE void est__fh_weak32(const unsigned char *s, uint64_t a, uint64_t b, uint64_t *p0, uint64_t *p1)
 {
-    uint64_t w = est__fh_load64(s), x = est__fh_load64(s + 8), y = est__fh_load64(s + 16);
-    uint64_t z = est__fh_load64(s + 24), c;
+    uint64_t w = est__load_le64(s), x = est__load_le64(s + 8), y = est__load_le64(s + 16);
+    uint64_t z = est__load_le64(s + 24), c;
     a += w;
     b = est__fh_ror(b + a + z, 21);
     c = a;
@@ -104,18 +92,18 @@ EST_API uint64_t est_fingerprint64(const void *data, size_t len)
     x = seed;
     y = seed * EST__FH_K1 + 113;
     z = est__fh_shift_mix(y * EST__FH_K2 + 113) * EST__FH_K2;
-    x = x * EST__FH_K2 + est__fh_load64(s);
+    x = x * EST__FH_K2 + est__load_le64(s);
     /* blocks of 64 while more than 64 bytes remain; the tail is the last 64 bytes (overlapping) */
     end = s + ((len - 1) / 64) * 64;
     last64 = s + len - 64;
     do {
-        x = est__fh_ror(x + y + v0 + est__fh_load64(s + 8), 37) * EST__FH_K1;
-        y = est__fh_ror(y + v1 + est__fh_load64(s + 48), 42) * EST__FH_K1;
+        x = est__fh_ror(x + y + v0 + est__load_le64(s + 8), 37) * EST__FH_K1;
+        y = est__fh_ror(y + v1 + est__load_le64(s + 48), 42) * EST__FH_K1;
         x ^= w1;
-        y += v0 + est__fh_load64(s + 40);
+        y += v0 + est__load_le64(s + 40);
         z = est__fh_ror(z + w0, 33) * EST__FH_K1;
         est__fh_weak32(s, v1 * EST__FH_K1, x + w0, &v0, &v1);
-        est__fh_weak32(s + 32, z + w1, y + est__fh_load64(s + 16), &w0, &w1);
+        est__fh_weak32(s + 32, z + w1, y + est__load_le64(s + 16), &w0, &w1);
         t = z;
         z = x;
         x = t;
@@ -126,13 +114,13 @@ EST_API uint64_t est_fingerprint64(const void *data, size_t len)
     w0 += (uint64_t)((len - 1) & 63);
     v0 += w0;
     w0 += v0;
-    x = est__fh_ror(x + y + v0 + est__fh_load64(s + 8), 37) * mul;
-    y = est__fh_ror(y + v1 + est__fh_load64(s + 48), 42) * mul;
+    x = est__fh_ror(x + y + v0 + est__load_le64(s + 8), 37) * mul;
+    y = est__fh_ror(y + v1 + est__load_le64(s + 48), 42) * mul;
     x ^= w1 * 9;
-    y += v0 * 9 + est__fh_load64(s + 40);
+    y += v0 * 9 + est__load_le64(s + 40);
     z = est__fh_ror(z + w0, 33) * mul;
     est__fh_weak32(s, v1 * mul, x + w0, &v0, &v1);
-    est__fh_weak32(s + 32, z + w1, y + est__fh_load64(s + 16), &w0, &w1);
+    est__fh_weak32(s + 32, z + w1, y + est__load_le64(s + 16), &w0, &w1);
     t = z;
     z = x;
     x = t;

@@ -2086,17 +2086,6 @@ EST_PRIVATE void est__cache_publish(est__it *it)
 #endif
 #define EST__FC_VERSION 1u
 
-EST_PRIVATE uint64_t est__fc_le64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    int i;
-    for (i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
-EST_PRIVATE uint32_t est__fc_le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
 
 typedef struct est__fc {
     FILE *f;
@@ -2238,8 +2227,8 @@ EST_PRIVATE est_status est__fc_read_record(est__it *it, size_t *n)
                           c->path, (long long)fc->off, (long long)fc->size);
     if (fread(h, 1, 12, fc->f) != 12)
         return est__error(EST_ERR_IO, "cache: %s: read failed at byte %lld", c->path, (long long)fc->off);
-    len = est__fc_le64(h);
-    if (est_crc32c_mask(est_crc32c(0, h, 8)) != est__fc_le32(h + 8))
+    len = est__load_le64(h);
+    if (est_crc32c_mask(est_crc32c(0, h, 8)) != est__load_le32(h + 8))
         return est__error(EST_ERR_CORRUPT, "cache: %s is corrupt at byte %lld: the length's checksum does not match", c->path,
                           (long long)fc->off);
     if (len > (uint64_t)(fc->size - fc->off - 16))
@@ -2255,7 +2244,7 @@ EST_PRIVATE est_status est__fc_read_record(est__it *it, size_t *n)
     }
     if ((len && fread(fc->rec, 1, (size_t)len, fc->f) != (size_t)len) || fread(t, 1, 4, fc->f) != 4)
         return est__error(EST_ERR_IO, "cache: %s: read failed at byte %lld", c->path, (long long)fc->off);
-    if (est_crc32c_mask(est_crc32c(0, fc->rec, (size_t)len)) != est__fc_le32(t))
+    if (est_crc32c_mask(est_crc32c(0, fc->rec, (size_t)len)) != est__load_le32(t))
         return est__error(EST_ERR_CORRUPT, "cache: %s is corrupt at byte %lld: the record's checksum does not match", c->path,
                           (long long)fc->off);
     *n = (size_t)len;
@@ -2388,7 +2377,7 @@ EST_PRIVATE est_status est__fc_next(est__it *it, const est_tensor **v)
     if (!fc->f) return est__error(EST_ERR_INTERNAL, "cache: %s: no pass in progress", c->path);
     if ((s = est__fc_read_record(it, &n)) != EST_OK) return s;
     if (n == 9 && fc->rec[0] == 'F') {
-        uint64_t cnt = est__fc_le64(fc->rec + 1);
+        uint64_t cnt = est__load_le64(fc->rec + 1);
         if (cnt != (uint64_t)it->a || fc->off + 16 + 9 != fc->size)
             return est__error(EST_ERR_CORRUPT, "cache: %s is corrupt at byte %lld: end mark for %llu elements after %lld, %lld bytes after it",
                               c->path, (long long)fc->off, (unsigned long long)cnt, (long long)it->a,
