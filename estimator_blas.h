@@ -15,18 +15,16 @@
  * and pass est_blas_kernels() wherever the library takes an `const est_kernels *`. Other files
  * include "estimator_blas.h" without the define to get the declaration.
  *
- * Threads: OpenBLAS runs its own thread pool, not the est_threadpool. So that the two never
- * oversubscribe the cores, every GEMM passes the size of the pool that runs the plan
- * (est_sgemm_args.num_threads, filled by the executor; an Estimator's pool has
- * session_config.intra_op_parallelism_threads threads, 0 meaning the number of cores) and this
- * backend calls openblas_set_num_threads(n) whenever n differs from the count it last set. The
- * library calls GEMMs from the thread that runs the plan, never from inside a parallel_for, and
- * the pool's workers sleep on a condition variable between parallel_fors (they do not spin), so
- * while OpenBLAS's n threads compute, the est pool's threads are idle. The count is process-wide
- * (as OpenBLAS's is): it overrides OPENBLAS_NUM_THREADS, and with several plans of different pool
- * sizes running at once the last one set wins. num_threads 0 (unknown, e.g. a direct call) leaves
- * OpenBLAS's count alone. Results are not guaranteed bit-identical across thread counts, unlike
- * the built-in kernel.
+ * Threads: OpenBLAS's own threads are not used. Every GEMM comes with the pool that runs the plan
+ * (est_sgemm_args.pool / num_threads, filled by the executor; an Estimator's pool has
+ * session_config.intra_op_parallelism_threads threads, 0 meaning the number of cores): the backend
+ * sets OpenBLAS to one thread and splits each big product into row (or column) blocks that the
+ * pool's threads hand to cblas_sgemm concurrently. OpenBLAS's worker threads busy-wait for a long
+ * time after each call (2^28 cycles by default), which stole the cores from the rest of the
+ * training step when both sets of threads existed; now there is one. The count is process-wide
+ * (as OpenBLAS's is). A product without a pool (a direct call) runs on the calling thread with
+ * whatever thread count OpenBLAS has. Results are not guaranteed bit-identical across thread
+ * counts, unlike the built-in kernel.
  *
  * Misdetected cores: a DYNAMIC_ARCH OpenBLAS (Debian's) picks its kernels from the CPU it thinks
  * it runs on, and on CPUs newer than it knows (e.g. AMD Zen 4 with AVX-512 under 0.3.21) it falls
@@ -73,11 +71,9 @@ EST_API int est_blas_check_core(char *buf, size_t size);
 
 #if defined(__GNUC__) || defined(__clang__)
 #define EST__BLAS_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
-#define EST__BLAS_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define EST__BLAS_EXCHANGE(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 #else
 #define EST__BLAS_LOAD(p) (*(p))
-#define EST__BLAS_STORE(p, v) (*(p) = (v))
 static int est__blas_exchange(int *p, int v)
 {
     int old = *p;
@@ -87,10 +83,8 @@ static int est__blas_exchange(int *p, int v)
 #define EST__BLAS_EXCHANGE(p, v) est__blas_exchange((p), (v))
 #endif
 
-/* The library has no mutable globals, but OpenBLAS's thread count and core are process-wide, so
- * what this backend remembers about them is too: the count it last set (0: none) and whether the
- * core warning was given. */
-static int est__blas_threads_set;
+/* The library has no mutable globals, but OpenBLAS's core is process-wide, so whether the core
+ * warning was given is too. */
 static int est__blas_core_warned;
 
 static int est__blas_core_in(const char *core, const char *const *list)
@@ -138,27 +132,62 @@ EST_API int est_blas_check_core(char *buf, size_t size)
     return 1;
 }
 
-/* cblas takes int sizes: larger products fall back to the built-in kernel (single-threaded,
- * since the callback has no pool), which takes int64_t. */
+static void est__blas_call(const est_sgemm_args *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1)
+{
+    const float *a = g->a + (g->trans_a ? i0 : i0 * g->lda);
+    const float *b = g->b + (g->trans_b ? j0 * g->ldb : j0);
+    /* BLAS rejects leading dimensions below 1 even where nothing is read (k == 0). */
+    cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans, g->trans_b ? CblasTrans : CblasNoTrans,
+                (int)(i1 - i0), (int)(j1 - j0), (int)g->k, g->alpha, a, g->lda < 1 ? 1 : (int)g->lda, b,
+                g->ldb < 1 ? 1 : (int)g->ldb, g->beta, g->c + i0 * g->ldc + j0, (int)g->ldc);
+}
+
+typedef struct est__blas_split {
+    const est_sgemm_args *g;
+    int64_t per;
+    int by_rows;
+} est__blas_split;
+
+static void est__blas_task(void *ctx, int64_t t, int thread)
+{
+    const est__blas_split *s = (const est__blas_split *)ctx;
+    int64_t lo = t * s->per, hi = lo + s->per;
+    (void)thread;
+    if (s->by_rows)
+        est__blas_call(s->g, lo, hi < s->g->m ? hi : s->g->m, 0, s->g->n);
+    else
+        est__blas_call(s->g, 0, s->g->m, lo, hi < s->g->n ? hi : s->g->n);
+}
+
+/* cblas takes int sizes: larger products fall back to the built-in kernel, which takes int64_t. */
 static void est__blas_sgemm(void *user_data, const est_sgemm_args *g)
 {
+    int nt = g->pool ? est_threadpool_size(g->pool) : 1;
     (void)user_data;
     if (g->m <= 0 || g->n <= 0) return;
     if (g->m > INT_MAX || g->n > INT_MAX || g->k > INT_MAX || g->lda > INT_MAX ||
         g->ldb > INT_MAX || g->ldc > INT_MAX) {
-        est_sgemm(NULL, g);
+        est_sgemm(g->pool, g);
         return;
     }
-    /* OpenBLAS gets as many threads as the pool that runs this plan (see the header comment) */
-    if (g->num_threads > 0 && g->num_threads != EST__BLAS_LOAD(&est__blas_threads_set)) {
-        openblas_set_num_threads(g->num_threads);
-        EST__BLAS_STORE(&est__blas_threads_set, g->num_threads);
+    /* the pool supplies the threads (see the header comment) */
+    if (g->pool && openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+    /* Split big products over the pool: rows when there are enough, else columns; two blocks per
+     * thread for balance, 16 rows / columns at least. */
+    if (nt > 1 && 2.0 * (double)g->m * (double)g->n * (double)g->k >= 2e6) {
+        est__blas_split s;
+        int64_t parts = 2 * (int64_t)nt, len;
+        s.g = g;
+        s.by_rows = g->m >= 16 * parts || g->m >= g->n;
+        len = s.by_rows ? g->m : g->n;
+        s.per = (len + parts - 1) / parts;
+        if (s.per < 16) s.per = 16;
+        if (len > s.per) {
+            est_parallel_for(g->pool, (len + s.per - 1) / s.per, est__blas_task, &s);
+            return;
+        }
     }
-    /* BLAS rejects leading dimensions below 1 even where nothing is read (k == 0). */
-    cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans,
-                g->trans_b ? CblasTrans : CblasNoTrans, (int)g->m, (int)g->n, (int)g->k, g->alpha,
-                g->a, g->lda < 1 ? 1 : (int)g->lda, g->b, g->ldb < 1 ? 1 : (int)g->ldb, g->beta,
-                g->c, (int)g->ldc);
+    est__blas_call(g, 0, g->m, 0, g->n);
 }
 
 EST_API const est_kernels *est_blas_kernels(void)

@@ -720,6 +720,7 @@ EST_PRIVATE void est__gemm(const est__kctx *k, const est_sgemm_args *a, void *wo
     if (k->kernels && k->kernels->sgemm) {
         est_sgemm_args b = *a;
         b.num_threads = k->pool ? est_threadpool_size(k->pool) : 1;
+        b.pool = k->pool;
         k->kernels->sgemm(k->kernels->user_data, &b);
     } else
         est__sgemm(k->pool, a, work);

@@ -17,9 +17,11 @@ typedef struct est_sgemm_args {
     float beta;
     float *c;
     int64_t ldc;
-    /* Threads the caller's pool has (the executor fills it; 0 = unknown). A backend with its own
-     * threads (OpenBLAS) uses it so the two never oversubscribe the cores. */
+    /* The executor's pool and its thread count (0 / NULL: unknown, run on the calling thread). A
+     * backend splits its product over this pool (est_parallel_for) rather than starting threads
+     * of its own, so the two never oversubscribe the cores. */
     int num_threads;
+    est_threadpool *pool;
 } est_sgemm_args;
 
 /* A kernel table. The zero value means the built-in kernels. A backend fills sgemm; the library

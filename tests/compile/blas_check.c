@@ -1,6 +1,7 @@
 /* estimator_blas.h compiles with both implementations in one file and its GEMM agrees with the
- * built-in one within float tolerance, for all transpose combinations; est_sgemm_args.num_threads
- * sets OpenBLAS's thread count (0 leaves it alone); the misdetected-core warning is logged once
+ * built-in one within float tolerance, for all transpose combinations, on the calling thread and
+ * split over a 2-thread pool by rows and by columns (OpenBLAS is then set to one thread of its own;
+ * a call without a pool leaves its count alone); the misdetected-core warning is logged once
  * when OPENBLAS_CORETYPE=Prescott is forced on an AVX2 / AVX-512 CPU and not with the right core
  * (this program runs itself as a child with each environment: OpenBLAS reads the variable only
  * when it is loaded; Debian's OpenBLAS is DYNAMIC_ARCH, so it is honoured). */
@@ -35,10 +36,13 @@ static int child_warnings(const char *argv0, const char *core)
 
 int main(int argc, char **argv)
 {
-    enum { M = 37, N = 29, K = 53 };
-    static float a[M * K], b[K * N], c1[M * N], c2[M * N];
+    enum { MAXE = 300 * 500 };
+    static const int shapes[3][3] = {{37, 29, 53}, {300, 200, 100}, {20, 500, 300}};
+    static float a[MAXE], b[MAXE], c1[MAXE], c2[MAXE];
     const est_kernels *kb;
-    int i, ta, tb, bad = 0, avx2 = 0, avx512 = 0;
+    est_threadpool *pool = NULL;
+    est_threadpool_desc td;
+    int i, ta, tb, sh, bad = 0, avx2 = 0, avx512 = 0;
     char msg[512];
     (void)argc;
     if (getenv("BLAS_CHECK_CHILD")) { /* asked twice: the warning must come once */
@@ -48,37 +52,48 @@ int main(int argc, char **argv)
         return 0;
     }
     kb = est_blas_kernels();
-    for (i = 0; i < M * K; i++) a[i] = (float)((i * 37) % 17) / 17.0f - 0.5f;
-    for (i = 0; i < K * N; i++) b[i] = (float)((i * 11) % 13) / 13.0f - 0.5f;
+    for (i = 0; i < MAXE; i++) a[i] = (float)((i * 37) % 17) / 17.0f - 0.5f;
+    for (i = 0; i < MAXE; i++) b[i] = (float)((i * 11) % 13) / 13.0f - 0.5f;
     if (!kb || !kb->sgemm) return fprintf(stderr, "no BLAS kernels\n"), 1;
-    for (ta = 0; ta < 2; ta++)
-        for (tb = 0; tb < 2; tb++) {
-            est_sgemm_args g;
-            memset(&g, 0, sizeof g);
-            g.trans_a = ta;
-            g.trans_b = tb;
-            g.m = M;
-            g.n = N;
-            g.k = K;
-            g.alpha = 1.0f;
-            g.a = a;
-            g.lda = ta ? M : K;
-            g.b = b;
-            g.ldb = tb ? K : N;
-            g.c = c1;
-            g.ldc = N;
-            if (est_sgemm(NULL, &g) != EST_OK) return fprintf(stderr, "%s\n", est_last_error()), 1;
-            g.c = c2;
-            g.num_threads = 1 + (ta + tb) % 2; /* 1, 2, 2, 1 */
-            kb->sgemm(kb->user_data, &g);
-            if (openblas_get_num_threads() != g.num_threads) {
-                fprintf(stderr, "num_threads %d: OpenBLAS runs %d threads\n", g.num_threads, openblas_get_num_threads());
-                bad++;
+    memset(&td, 0, sizeof td);
+    td.num_threads = 2;
+    if (est_threadpool_new(&td, &pool) != EST_OK) return fprintf(stderr, "%s\n", est_last_error()), 1;
+    for (sh = 0; sh < 3; sh++)
+        for (ta = 0; ta < 2; ta++)
+            for (tb = 0; tb < 2; tb++) {
+                int M = shapes[sh][0], N = shapes[sh][1], K = shapes[sh][2];
+                est_sgemm_args g;
+                memset(&g, 0, sizeof g);
+                g.trans_a = ta;
+                g.trans_b = tb;
+                g.m = M;
+                g.n = N;
+                g.k = K;
+                g.alpha = 1.0f;
+                g.a = a;
+                g.lda = ta ? M : K;
+                g.b = b;
+                g.ldb = tb ? K : N;
+                g.c = c1;
+                g.ldc = N;
+                if (est_sgemm(NULL, &g) != EST_OK) return fprintf(stderr, "%s\n", est_last_error()), 1;
+                g.c = c2;
+                if (sh > 0) { /* as the executor passes them */
+                    g.pool = pool;
+                    g.num_threads = 2;
+                }
+                kb->sgemm(kb->user_data, &g);
+                if (sh > 0 && openblas_get_num_threads() != 1) {
+                    fprintf(stderr, "with a pool, OpenBLAS runs %d threads of its own\n", openblas_get_num_threads());
+                    bad++;
+                }
+                for (i = 0; i < M * N; i++)
+                    if (fabsf(c1[i] - c2[i]) > 1e-4f * (1.0f + fabsf(c1[i]))) {
+                        if (bad < 5) fprintf(stderr, "shape %d ta %d tb %d: c[%d] %g vs %g\n", sh, ta, tb, i, c2[i], c1[i]);
+                        bad++;
+                    }
             }
-            for (i = 0; i < M * N; i++)
-                if (fabsf(c1[i] - c2[i]) > 1e-4f * (1.0f + fabsf(c1[i]))) bad++;
-        }
-    { /* num_threads 0 (unknown) leaves OpenBLAS's count alone */
+    { /* no pool (a direct call): OpenBLAS's count is left alone */
         est_sgemm_args g;
         memset(&g, 0, sizeof g);
         g.m = g.n = g.k = 2;
@@ -91,6 +106,7 @@ int main(int argc, char **argv)
         kb->sgemm(kb->user_data, &g);
         if (openblas_get_num_threads() != 2) bad++;
     }
+    est_threadpool_free(pool);
     printf("%s vs builtin: %d mismatches; OpenBLAS core %s\n", kb->name, bad, openblas_get_corename());
     if (est_blas_check_core(msg, sizeof msg)) printf("  core check: %s\n", msg);
 
