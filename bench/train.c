@@ -26,7 +26,7 @@
  *   cnn_rss               MiB: ru_maxrss of this process after --steps CNN training steps (SGD)
  * Threads: one est_threadpool of --threads (default 2) threads, as intra_op_parallelism_threads;
  * the OpenBLAS build passes est_blas_kernels() wherever a plan takes kernels (estimator_blas.h
- * aligns OpenBLAS's thread count with the pool). */
+ * runs single-threaded OpenBLAS calls on the pool). */
 #define ESTIMATOR_IMPLEMENTATION
 #include "../estimator.h"
 #ifdef BENCH_OPENBLAS
