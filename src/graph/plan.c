@@ -16,7 +16,7 @@ struct est_plan {
     est_shape *rshape;     /* run-time shapes */
     void **data;
     size_t *offset;        /* arena offsets of buffer-owning positions */
-    int32_t *root;         /* alias root position (recomputed with the run-time shapes) */
+    int32_t *root;         /* buffer-owning position (set with the run-time shapes) */
     int32_t *fuse_src;     /* position whose buffer this fused-away node shares (-1: none) */
     int32_t *epi_bias;     /* producer position -> position of the bias fused into it (-1) */
     unsigned char *epi_act;
@@ -337,9 +337,6 @@ EST_API est_status est_plan_new(est_graph *g, const est_plan_desc *desc, est_pla
     for (i = 0; i < cnt; i++) {
         est_node *nd = p->order[i];
         for (j = 0; j < nd->n_inputs; j++) p->in_pos[p->in_start[i] + j] = p->pos_of[nd->inputs[j]->id];
-        /* Alias roots: an alias output lives in its input's buffer. */
-        p->root[i] = (est__op_get(nd->op)->flags & EST__OP_ALIAS) ? p->root[p->in_pos[p->in_start[i]]]
-                                                                  : (int32_t)i;
     }
     for (i = 0; i < desc->n_fetches; i++) p->fetch_pos[i] = p->pos_of[desc->fetches[i]->id];
     if ((s = est__plan_fuse(p, desc->no_fusion)) != EST_OK) goto fail;
@@ -465,8 +462,7 @@ EST_PRIVATE est_status est__plan_shapes(est_plan *p)
             est_node *rn = p->order[r];
             size_t off, sz;
             int64_t at;
-            if (p->last_use[r] != i || (est__op_get(rn->op)->flags & (EST__OP_SOURCE | EST__OP_ALIAS)) ||
-                p->share[r] >= 0)
+            if (p->last_use[r] != i || (est__op_get(rn->op)->flags & (EST__OP_SOURCE | EST__OP_ALIAS)))
                 continue;
             p->last_use[r] = -1; /* released; also marks duplicates in the input list */
             off = p->offset[r];

@@ -101,14 +101,16 @@ EST_PRIVATE void est__run_tasks(est_threadpool *p, int index)
 #ifndef EST_POOL_SPIN_US
 #  define EST_POOL_SPIN_US 50
 #endif
-EST_PRIVATE void est__spin_until_changed(const uint64_t *v, uint64_t old)
+/* Polls *v until it differs from x (ge == 0) or reaches x (ge == 1), for at most EST_POOL_SPIN_US. */
+EST_PRIVATE void est__spin(const uint64_t *v, uint64_t x, int ge)
 {
 #if (defined(__GNUC__) || defined(__clang__)) && EST_POOL_SPIN_US > 0
     double until = 0;
     int i;
     for (;;) {
         for (i = 0; i < 64; i++) {
-            if (__atomic_load_n(v, __ATOMIC_ACQUIRE) != old) return;
+            uint64_t now = __atomic_load_n(v, __ATOMIC_ACQUIRE);
+            if (ge ? now >= x : now != x) return;
 #  if defined(__x86_64__) || defined(__i386__)
             __builtin_ia32_pause();
 #  endif
@@ -120,7 +122,8 @@ EST_PRIVATE void est__spin_until_changed(const uint64_t *v, uint64_t old)
     }
 #else
     (void)v;
-    (void)old;
+    (void)x;
+    (void)ge;
 #endif
 }
 
@@ -134,7 +137,7 @@ static void *est__worker_main(void *arg)
     est__tls_pool = p;
     est__tls_index = index;
     for (;;) {
-        est__spin_until_changed(&p->generation, seen);
+        est__spin(&p->generation, seen, 0);
         pthread_mutex_lock(&p->mu);
         while (p->generation == seen && !p->stop) pthread_cond_wait(&p->cv_work, &p->mu);
         if (p->stop) {
@@ -213,26 +216,6 @@ EST_API void est_threadpool_free(est_threadpool *p)
 
 EST_API int est_threadpool_size(const est_threadpool *pool) { return pool ? pool->n : 1; }
 
-/* The caller, done with its share, polls briefly for the workers before sleeping (as they do). */
-EST_PRIVATE void est__spin_until_done(est_threadpool *p)
-{
-#if (defined(__GNUC__) || defined(__clang__)) && EST_POOL_SPIN_US > 0
-    double until = est_time_now() + EST_POOL_SPIN_US * 1e-6;
-    int i;
-    for (;;) {
-        for (i = 0; i < 64; i++) {
-            if (__atomic_load_n(&p->done_count, __ATOMIC_ACQUIRE) >= (uint64_t)(p->n - 1)) return;
-#  if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#  endif
-        }
-        if (est_time_now() > until) return;
-    }
-#else
-    (void)p;
-#endif
-}
-
 EST_API void est_parallel_for(est_threadpool *p, int64_t n_tasks, est_parallel_fn fn, void *ctx)
 {
     int64_t t;
@@ -260,7 +243,7 @@ EST_API void est_parallel_for(est_threadpool *p, int64_t n_tasks, est_parallel_f
     est__tls_index = 0;
     est__run_tasks(p, 0);
     est__tls_pool = NULL;
-    est__spin_until_done(p);
+    est__spin(&p->done_count, (uint64_t)(p->n - 1), 1); /* the caller polls too, then sleeps */
     pthread_mutex_lock(&p->mu);
     while (p->done_count < (uint64_t)(p->n - 1)) pthread_cond_wait(&p->cv_done, &p->mu);
     p->busy = 0;
