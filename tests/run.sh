@@ -16,6 +16,16 @@ cd "$(dirname "$0")/.."
 OUT=build/tests
 mkdir -p "$OUT/compile"
 
+# The independent format checkers live in ../shared/verify beside the checkout. A clone made
+# elsewhere (git clone /work/main /tmp/x) finds them beside the repository it was cloned from.
+if [ ! -d ../shared/verify ]; then
+    origin=$(git remote get-url origin 2>/dev/null || true)
+    if [ -n "$origin" ] && [ -d "$origin/../shared/verify" ] && [ ! -e ../shared ]; then
+        ln -s "$(cd "$origin/../shared" && pwd)" ../shared &&
+            echo "note: linked ../shared to $(cd "$origin/../shared" && pwd) (the verify tools)"
+    fi
+fi
+
 JOBS=${JOBS:-2}
 SAN_CC=${SAN_CC:-gcc}
 WARN="-Wall -Wextra -Wpedantic -Werror"
