@@ -18,8 +18,10 @@
  * Threads: OpenBLAS's own threads are not used. Every GEMM comes with the pool that runs the plan
  * (est_sgemm_args.pool / num_threads, filled by the executor; an Estimator's pool has
  * session_config.intra_op_parallelism_threads threads, 0 meaning the number of cores): the backend
- * sets OpenBLAS to one thread and splits each big product into row (or column) blocks that the
- * pool's threads hand to cblas_sgemm concurrently. OpenBLAS's worker threads busy-wait for a long
+ * sets OpenBLAS to one thread (at the first est_blas_kernels() call) and splits each big product
+ * into row (or column) blocks that the pool's threads hand to cblas_sgemm concurrently; a
+ * convolution over a batch of small images instead has each thread call cblas_sgemm on whole
+ * chunks of its own (num_threads == 1). OpenBLAS's worker threads busy-wait for a long
  * time after each call (2^28 cycles by default), which stole the cores from the rest of the
  * training step when both sets of threads existed; now there is one. The count is process-wide
  * (as OpenBLAS's is). A product without a pool (a direct call) runs on the calling thread with
@@ -162,7 +164,7 @@ static void est__blas_task(void *ctx, int64_t t, int thread)
 /* cblas takes int sizes: larger products fall back to the built-in kernel, which takes int64_t. */
 static void est__blas_sgemm(void *user_data, const est_sgemm_args *g)
 {
-    int nt = g->pool ? est_threadpool_size(g->pool) : 1;
+    int nt = g->num_threads > 0 ? g->num_threads : g->pool ? est_threadpool_size(g->pool) : 1;
     (void)user_data;
     if (g->m <= 0 || g->n <= 0) return;
     if (g->m > INT_MAX || g->n > INT_MAX || g->k > INT_MAX || g->lda > INT_MAX ||
@@ -197,6 +199,9 @@ EST_API const est_kernels *est_blas_kernels(void)
     if (!EST__BLAS_LOAD(&est__blas_core_warned) && EST__BLAS_EXCHANGE(&est__blas_core_warned, 1) == 0) {
         char msg[512];
         if (est_blas_check_core(msg, sizeof msg)) est_logf(NULL, EST_LOG_LEVEL_WARN, "%s", msg);
+        /* Now, before any plan runs: the pool's threads call cblas_sgemm concurrently, and
+         * setting the count from two of them at once would race. */
+        openblas_set_num_threads(1);
     }
     return &k;
 }

@@ -3,7 +3,7 @@
  *
  *   cc -std=c99 -O3 -march=native bench/train.c -o bench_train -lm -lpthread
  *   cc -std=c99 -O3 -march=native -DBENCH_OPENBLAS bench/train.c -o bench_train_openblas -lopenblas -lm -lpthread
- *   ./bench_train WORKLOAD [--steps N] [--warmup N] [--threads N]
+ *   ./bench_train WORKLOAD [--steps N] [--warmup N] [--threads N] [--profile]
  *
  * One workload per process (so that the peak RSS of one does not leak into another, and run.sh can
  * interleave builds and PyTorch); the last stdout line is "RESULT <workload> <value> <unit>".
@@ -136,6 +136,47 @@ static est_threadpool *make_pool(int threads)
 
 /* ---- the bare training step / inference step ---- */
 
+/* --profile: per-node wall time summed over the timed steps (est_plan_set_profiling), printed
+ * to stderr, biggest first; the timings include two clock reads per node. */
+#define PROF_MAX 512
+static int g_profile;
+static const est_node *g_prof_node[PROF_MAX];
+static double g_prof_us[PROF_MAX];
+static int g_prof_n;
+
+static void profile_add(const est_plan *p)
+{
+    const est_profile_entry *e;
+    int n = est_plan_profile(p, &e), i, j;
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < g_prof_n && g_prof_node[j] != e[i].node; j++) {}
+        if (j == g_prof_n) {
+            if (g_prof_n == PROF_MAX) continue;
+            g_prof_node[g_prof_n++] = e[i].node;
+        }
+        g_prof_us[j] += e[i].dur_us;
+    }
+}
+
+static void profile_print(int steps)
+{
+    double total = 0;
+    int i, j;
+    for (i = 0; i < g_prof_n; i++) total += g_prof_us[i];
+    for (i = 0; i < g_prof_n; i++) /* selection sort: a few hundred nodes, once */
+        for (j = i + 1; j < g_prof_n; j++)
+            if (g_prof_us[j] > g_prof_us[i]) {
+                double t = g_prof_us[i];
+                const est_node *nd = g_prof_node[i];
+                g_prof_us[i] = g_prof_us[j], g_prof_node[i] = g_prof_node[j];
+                g_prof_us[j] = t, g_prof_node[j] = nd;
+            }
+    fprintf(stderr, "profile: %.3f ms per step in nodes\n", total / steps / 1000.0);
+    for (i = 0; i < g_prof_n && g_prof_us[i] >= 0.002 * total; i++)
+        fprintf(stderr, "  %8.3f ms %5.1f%%  %s\n", g_prof_us[i] / steps / 1000.0, 100.0 * g_prof_us[i] / total,
+                est_node_name(g_prof_node[i]));
+}
+
 /* Returns images/s over `steps` timed runs after `warmup` runs. */
 static double bench_step(const data *d, int model, int train, int adam, int warmup, int steps, int threads)
 {
@@ -176,13 +217,16 @@ static double bench_step(const data *d, int model, int train, int adam, int warm
     if (est_plan_new(g, &pd, &p) != EST_OK) die("plan");
     feeds[0].node = x;
     feeds[1].node = y;
+    if (g_profile && est_plan_set_profiling(p, 1) != EST_OK) die("profiling");
     for (i = -warmup; i < steps; i++) {
         if (i == 0) t0 = est_time_now();
         feeds[0].value = &d->bx[(i + warmup) % NBATCH];
         feeds[1].value = &d->by[(i + warmup) % NBATCH];
         if (est_plan_run(p, feeds, train ? 2 : 1, out) != EST_OK) die("run");
+        if (g_profile && i >= 0) profile_add(p);
     }
     t0 = est_time_now() - t0;
+    if (g_profile) profile_print(steps);
     if (train && !(((const float *)out[0].data)[0] == ((const float *)out[0].data)[0])) {
         fprintf(stderr, "bench_train: the loss is NaN\n");
         exit(1);
@@ -359,10 +403,11 @@ int main(int argc, char **argv)
     double v = 0;
     const char *unit = "img/s";
     data d;
-    for (i = 2; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--steps") == 0) steps = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--warmup") == 0) warmup = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--threads") == 0) threads = atoi(argv[i + 1]);
+    for (i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--profile") == 0) g_profile = 1;
+        else if (i + 1 < argc && strcmp(argv[i], "--steps") == 0) steps = atoi(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--warmup") == 0) warmup = atoi(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--threads") == 0) threads = atoi(argv[++i]);
         else {
             fprintf(stderr, "unknown flag %s\n", argv[i]);
             return 2;
@@ -389,7 +434,7 @@ int main(int argc, char **argv)
         unit = "MiB";
     } else {
         fprintf(stderr, "usage: bench_train cnn_train_sgd|cnn_train_adam|mlp_train_sgd|cnn_eval|cnn_estimator_train|"
-                        "cnn_latency|mlp_latency|cnn_rss [--steps N] [--warmup N] [--threads N]\n");
+                        "cnn_latency|mlp_latency|cnn_rss [--steps N] [--warmup N] [--threads N] [--profile]\n");
         return 2;
     }
     printf("RESULT %s %.4g %s\n", w, v, unit);

@@ -556,28 +556,45 @@ static int tc_close_d(const float *got, const double *want, int64_t n, double to
     return 1;
 }
 
-/* Columns of (8*31*33) x (3*3*32) floats exceed the 2M-float chunk, so the im2col runs in
- * chunks whose boundaries fall inside images (col2im must only gather from the current chunk). */
-TEST(conv2d_chunked_matches_naive)
+/* Conv2D 3x3 SAME stride 1 of x (shape xs, filter ws) and both gradients, at `threads` threads,
+ * against the naive double-precision loops; checks that the chunk plan of every product is
+ * `whole` (whole images per chunk) and that the products in the bit mask `par` (1 << EST__CONV_*)
+ * run chunks per thread. Returns the three
+ * results concatenated (malloc'ed, *n floats) for bit comparisons across thread counts. */
+static float *tc_conv_vs_naive(est_shape xs, est_shape ws, int threads, int whole, int par, int64_t *n)
 {
-    est_shape xs = est_shape4(8, 31, 33, 32), ws = est_shape4(3, 3, 32, 5), ys = est_shape4(8, 31, 33, 5);
+    est_shape ys = est_shape4(xs.dims[0], xs.dims[1], xs.dims[2], ws.dims[3]);
     int64_t nx = est_shape_numel(&xs), nw = est_shape_numel(&ws), ny = est_shape_numel(&ys);
     est_tensor *x = NULL, *w = NULL, *dy = NULL, out[3];
     double *ry = (double *)malloc(sizeof(double) * (size_t)ny),
            *rdx = (double *)malloc(sizeof(double) * (size_t)nx);
     double *rdw = (double *)malloc(sizeof(double) * (size_t)nw);
+    float *bits = (float *)malloc(sizeof(float) * (size_t)(nx + nw + ny));
     est_graph *g = NULL;
     est_plan *p = NULL;
+    est_threadpool *pool = NULL;
+    est_threadpool_desc td;
     est_node *px, *pw, *pdy, *c, *xn[2], *gr[2], *fetch[3];
     est_feed f[3];
     est_plan_desc pd;
     tc_args a = tc_conv_args(1, 1, EST_PADDING_SAME, 1, 1);
     est__cgeom geo;
-    REQUIRE(ry && rdx && rdw);
+    int which;
+    *n = 0;
+    if (!ry || !rdx || !rdw || !bits) {
+        CHECK(0);
+        goto fail;
+    }
+    memset(&td, 0, sizeof td);
+    td.num_threads = threads;
+    CHECK_OK(est_threadpool_new(&td, &pool));
     CHECK_OK(est_tensor_new(EST_DTYPE_F32, xs, &x));
     CHECK_OK(est_tensor_new(EST_DTYPE_F32, ws, &w));
     CHECK_OK(est_tensor_new(EST_DTYPE_F32, ys, &dy));
-    REQUIRE(x && w && dy);
+    if (!x || !w || !dy) {
+        CHECK(0);
+        goto fail;
+    }
     tc_fill(est_tensor_f32(x), nx, 1);
     tc_fill(est_tensor_f32(w), nw, 2);
     tc_fill(est_tensor_f32(dy), ny, 3);
@@ -586,11 +603,19 @@ TEST(conv2d_chunked_matches_naive)
     pw = est_placeholder(g, "w", EST_DTYPE_F32, ws);
     pdy = est_placeholder(g, "dy", EST_DTYPE_F32, ys);
     c = est_conv2d(g, px, pw, &a.conv);
-    REQUIRE(c != NULL);
-    /* The case really is chunked, with a boundary inside an image. */
+    if (!c) {
+        CHECK(0);
+        goto fail;
+    }
     est__cgeom_conv(c, &xs, &ws, &ys, &geo);
-    CHECK(est__conv_chunk(&geo) < est__conv_rows(&geo));
-    CHECK(est__conv_chunk(&geo) % (31 * 33) != 0);
+    for (which = EST__CONV_FWD; which <= EST__CONV_BFILT; which++) {
+        est__cplan cp;
+        est__conv_cplan(&geo, which, threads, &cp);
+        CHECK(cp.whole == whole);
+        CHECK(cp.par == ((par >> which) & 1));
+        if (!whole) CHECK(cp.mc < est__conv_rows(&geo) && cp.mc % (xs.dims[1] * xs.dims[2]) != 0);
+        if (which == EST__CONV_BFILT) CHECK(cp.groups > 1); /* the partial sums are exercised */
+    }
     xn[0] = px;
     xn[1] = pw;
     CHECK_OK(est_gradients(g, c, xn, 2, pdy, gr));
@@ -600,29 +625,83 @@ TEST(conv2d_chunked_matches_naive)
     memset(&pd, 0, sizeof pd);
     pd.fetches = fetch;
     pd.n_fetches = 3;
+    pd.pool = pool;
     CHECK_OK(est_plan_new(g, &pd, &p));
-    REQUIRE(p != NULL);
+    if (!p) {
+        CHECK(0);
+        goto fail;
+    }
     f[0].node = px;
     f[0].value = x;
     f[1].node = pw;
     f[1].value = w;
     f[2].node = pdy;
     f[2].value = dy;
-    CHECK_OK(est_plan_run(p, f, 3, out));
+    if (est_plan_run(p, f, 3, out) != EST_OK) {
+        CHECK(0);
+        goto fail;
+    }
     /* SAME, stride 1, k3: one row / column of padding on each side. */
     tc_naive_conv(&xs, &ws, &ys, 1, 1, 1, 1, est_tensor_f32(x), est_tensor_f32(w), est_tensor_f32(dy), ry,
                   rdx, rdw);
     CHECK(tc_close_d(est_tensor_f32(&out[0]), ry, ny, 1e-4));
     CHECK(tc_close_d(est_tensor_f32(&out[1]), rdx, nx, 1e-4));
     CHECK(tc_close_d(est_tensor_f32(&out[2]), rdw, nw, 1e-4));
+    memcpy(bits, out[0].data, sizeof(float) * (size_t)ny);
+    memcpy(bits + ny, out[1].data, sizeof(float) * (size_t)nx);
+    memcpy(bits + ny + nx, out[2].data, sizeof(float) * (size_t)nw);
+    *n = nx + nw + ny;
+    if (0) {
+    fail:
+        free(bits);
+        bits = NULL;
+    }
     est_plan_free(p);
     est_graph_free(g);
+    est_threadpool_free(pool);
     est_tensor_free(x);
     est_tensor_free(w);
     est_tensor_free(dy);
     free(ry);
     free(rdx);
     free(rdw);
+    return bits;
+}
+
+/* Columns of one 31x33 image (3*3*32 deep) exceed the 256K-float chunk, so the im2col runs in
+ * chunks of rows whose boundaries fall inside images (col2im must only gather from the current
+ * chunk), one chunk at a time with the threads splitting each. */
+TEST(conv2d_chunked_matches_naive)
+{
+    int64_t n1 = 0, n2 = 0;
+    float *r1 = tc_conv_vs_naive(est_shape4(8, 31, 33, 32), est_shape4(3, 3, 32, 5), 1, 0, 0, &n1);
+    /* at 2 threads forward and backprop filter still run chunks per thread (their outputs are
+     * disjoint or summed in groups); backprop input cannot (col2im of two chunks meets) */
+    float *r2 = tc_conv_vs_naive(est_shape4(8, 31, 33, 32), est_shape4(3, 3, 32, 5), 2, 0,
+                                 (1 << EST__CONV_FWD) | (1 << EST__CONV_BFILT), &n2);
+    CHECK(r1 && r2 && n1 == n2 && n1 > 0);
+    if (r1 && r2 && n1 == n2) CHECK(memcmp(r1, r2, sizeof(float) * (size_t)n1) == 0);
+    free(r1);
+    free(r2);
+}
+
+/* Small images: chunks of whole images, and with 2 or 3 threads each thread runs whole chunks
+ * (its own columns, a one-thread GEMM, col2im into its own images, backprop filter in fixed groups
+ * of chunks summed at the end). The same bits as one thread, which runs the chunks in turn. */
+TEST(conv2d_chunks_per_thread_match_naive_and_one_thread)
+{
+    est_shape xs = est_shape4(40, 14, 14, 32), ws = est_shape4(3, 3, 32, 24);
+    int64_t n1 = 0, n2 = 0, n3 = 0;
+    float *r1 = tc_conv_vs_naive(xs, ws, 1, 1, 0, &n1), *r2 = tc_conv_vs_naive(xs, ws, 2, 1, 7, &n2);
+    float *r3 = tc_conv_vs_naive(xs, ws, 3, 1, 7, &n3);
+    CHECK(r1 && r2 && r3 && n1 == n2 && n1 == n3 && n1 > 0);
+    if (r1 && r2 && r3 && n1 == n2 && n1 == n3) {
+        CHECK(memcmp(r1, r2, sizeof(float) * (size_t)n1) == 0);
+        CHECK(memcmp(r1, r3, sizeof(float) * (size_t)n1) == 0);
+    }
+    free(r1);
+    free(r2);
+    free(r3);
 }
 
 /* ---- determinism across thread counts ---- */

@@ -133,5 +133,9 @@ EST_PRIVATE void est__parallel_range(est_threadpool *pool, int64_t n, int64_t gr
                                      void *ctx);
 /* GEMM through the plan's kernel table (BLAS backend) or the built-in one with `work`. */
 EST_PRIVATE void est__gemm(const est__kctx *k, const est_sgemm_args *a, void *work);
-/* Applies k's fused epilogue (if any) to y viewed as [rows, n], in place. */
+/* The same on the calling thread only, for a kernel's own pool tasks (`work` sized for 1 thread). */
+EST_PRIVATE void est__gemm_serial(const est__kctx *k, const est_sgemm_args *a, void *work);
+/* Applies k's fused epilogue (if any) to y viewed as [rows, n], in place; _serial on the calling
+ * thread only. */
 EST_PRIVATE void est__apply_epilogue(const est__kctx *k, float *y, int64_t rows, int64_t n);
+EST_PRIVATE void est__apply_epilogue_serial(const est__kctx *k, float *y, int64_t rows, int64_t n);

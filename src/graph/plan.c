@@ -711,6 +711,18 @@ EST_PRIVATE void est__apply_epilogue(const est__kctx *k, float *y, int64_t rows,
     est__parallel_range(k->pool, rows, ((int64_t)1 << 14) / n + 1, est__epi_range, &c);
 }
 
+EST_PRIVATE void est__apply_epilogue_serial(const est__kctx *k, float *y, int64_t rows, int64_t n)
+{
+    est__epi_ctx c;
+    if (!k->epi_bias && k->epi_act == EST__EPI_NONE) return;
+    if (rows <= 0 || n <= 0) return;
+    c.y = y;
+    c.b = k->epi_bias;
+    c.n = n;
+    c.act = k->epi_act;
+    est__epi_range(&c, 0, rows);
+}
+
 EST_PRIVATE void est__gemm(const est__kctx *k, const est_sgemm_args *a, void *work)
 {
     if (k->kernels && k->kernels->sgemm) {
@@ -720,6 +732,17 @@ EST_PRIVATE void est__gemm(const est__kctx *k, const est_sgemm_args *a, void *wo
         k->kernels->sgemm(k->kernels->user_data, &b);
     } else
         est__sgemm(k->pool, a, work);
+}
+
+EST_PRIVATE void est__gemm_serial(const est__kctx *k, const est_sgemm_args *a, void *work)
+{
+    if (k->kernels && k->kernels->sgemm) {
+        est_sgemm_args b = *a;
+        b.num_threads = 1; /* already inside one of the pool's tasks: the backend must not split */
+        b.pool = k->pool;
+        k->kernels->sgemm(k->kernels->user_data, &b);
+    } else
+        est__sgemm(NULL, a, work);
 }
 
 EST_API est_status est_plan_set_profiling(est_plan *p, int on)

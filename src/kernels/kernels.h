@@ -17,16 +17,19 @@ typedef struct est_sgemm_args {
     float beta;
     float *c;
     int64_t ldc;
-    /* The executor's pool and its thread count (0 / NULL: unknown, run on the calling thread). A
-     * backend splits its product over this pool (est_parallel_for) rather than starting threads
-     * of its own, so the two never oversubscribe the cores. */
+    /* The executor's pool and the threads this product may use (0 / NULL: unknown, run on the
+     * calling thread). A backend splits its product over this pool (est_parallel_for) rather than
+     * starting threads of its own, so the two never oversubscribe the cores. num_threads == 1
+     * with a pool: the call comes from one of the pool's own tasks (a convolution runs whole
+     * chunks per thread); compute on the calling thread. */
     int num_threads;
     est_threadpool *pool;
 } est_sgemm_args;
 
 /* A kernel table. The zero value means the built-in kernels. A backend fills sgemm; the library
  * calls it for every matrix product (dense layers, convolutions and their gradients).
- * Thread safety: sgemm may be called from one thread at a time per graph run. */
+ * Thread safety: sgemm is called concurrently from the pool's threads (each call with
+ * num_threads == 1), so it must be reentrant. */
 typedef struct est_kernels {
     void (*sgemm)(void *user_data, const est_sgemm_args *args);
     void *user_data;

@@ -4,7 +4,9 @@
  * a call without a pool leaves its count alone); the misdetected-core warning is logged once
  * when OPENBLAS_CORETYPE=Prescott is forced on an AVX2 / AVX-512 CPU and not with the right core
  * (this program runs itself as a child with each environment: OpenBLAS reads the variable only
- * when it is loaded; Debian's OpenBLAS is DYNAMIC_ARCH, so it is honoured). */
+ * when it is loaded; Debian's OpenBLAS is DYNAMIC_ARCH, so it is honoured). A convolution and its
+ * two gradients, big enough that the pool's threads each run whole chunks (so they call
+ * cblas_sgemm concurrently), agree with the built-in kernels too. */
 #define ESTIMATOR_IMPLEMENTATION
 #define ESTIMATOR_BLAS_IMPLEMENTATION
 #include "../../estimator_blas.h"
@@ -32,6 +34,62 @@ static int child_warnings(const char *argv0, const char *core)
     }
     if (pclose(f) != 0 || !ok) return -1;
     return n;
+}
+
+/* Conv2D (3x3 SAME) and both gradients at 2 threads with `kernels`; the fetched values concatenated
+ * into out (n floats). */
+static int run_conv(est_threadpool *pool, const est_kernels *kernels, float *out, int64_t n)
+{
+    est_graph *g = NULL;
+    est_plan *p = NULL;
+    est_plan_desc pd;
+    est_conv2d_args ca;
+    est_tensor *tv[3] = {NULL, NULL, NULL}, res[3];
+    est_node *ph[3], *c, *xs[2], *gr[2], *fetch[3];
+    est_feed f[3];
+    est_shape shp[3];
+    int64_t i, j, off = 0;
+    int rc = 1;
+    shp[0] = est_shape4(16, 20, 20, 32);
+    shp[1] = est_shape4(3, 3, 32, 16);
+    shp[2] = est_shape4(16, 20, 20, 16);
+    if (est_graph_new(NULL, &g) != EST_OK) return 1;
+    for (i = 0; i < 3; i++) {
+        if (est_tensor_new(EST_DTYPE_F32, shp[i], &tv[i]) != EST_OK) goto done;
+        for (j = 0; j < est_shape_numel(&shp[i]); j++)
+            est_tensor_f32(tv[i])[j] = (float)(((j + 7 * i) * 37) % 23) / 23.0f - 0.5f;
+        ph[i] = est_placeholder(g, i == 0 ? "x" : i == 1 ? "w" : "dy", EST_DTYPE_F32, shp[i]);
+        f[i].node = ph[i];
+        f[i].value = tv[i];
+    }
+    memset(&ca, 0, sizeof ca);
+    ca.padding = EST_PADDING_SAME;
+    c = est_conv2d(g, ph[0], ph[1], &ca);
+    xs[0] = ph[0];
+    xs[1] = ph[1];
+    if (est_gradients(g, c, xs, 2, ph[2], gr) != EST_OK) goto done;
+    fetch[0] = c;
+    fetch[1] = gr[0];
+    fetch[2] = gr[1];
+    memset(&pd, 0, sizeof pd);
+    pd.fetches = fetch;
+    pd.n_fetches = 3;
+    pd.pool = pool;
+    pd.kernels = kernels;
+    if (est_plan_new(g, &pd, &p) != EST_OK || est_plan_run(p, f, 3, res) != EST_OK) goto done;
+    for (i = 0; i < 3; i++) {
+        int64_t m = (int64_t)(res[i].nbytes / sizeof(float));
+        if (off + m > n) goto done;
+        memcpy(out + off, res[i].data, res[i].nbytes);
+        off += m;
+    }
+    rc = off == n ? 0 : 1;
+done:
+    if (rc) fprintf(stderr, "conv: %s\n", est_last_error());
+    est_plan_free(p);
+    est_graph_free(g);
+    for (i = 0; i < 3; i++) est_tensor_free(tv[i]);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -105,6 +163,28 @@ int main(int argc, char **argv)
         openblas_set_num_threads(2);
         kb->sgemm(kb->user_data, &g);
         if (openblas_get_num_threads() != 2) bad++;
+    }
+    { /* the convolution, concurrent single-thread calls from the pool's chunk tasks */
+        enum { CONV_N = 16 * 20 * 20 * 16 + 16 * 20 * 20 * 32 + 3 * 3 * 32 * 16 };
+        static float r1[CONV_N], r2[CONV_N];
+        int conv_bad = 0, which;
+        est__cgeom gm; /* run_conv's geometry: every product must take the one-chunk-per-thread path */
+        memset(&gm, 0, sizeof gm);
+        gm.n = 16, gm.h = gm.w = gm.oh = gm.ow = 20, gm.c = 32, gm.kh = gm.kw = 3, gm.m = gm.oc = 16;
+        gm.sh = gm.sw = gm.dh = gm.dw = 1, gm.pt = gm.pl = 1;
+        for (which = EST__CONV_FWD; which <= EST__CONV_BFILT; which++) {
+            est__cplan cp;
+            est__conv_cplan(&gm, which, 2, &cp);
+            if (!cp.par) fprintf(stderr, "conv product %d does not run chunks per thread\n", which), bad++;
+        }
+        if (run_conv(pool, NULL, r1, CONV_N) || run_conv(pool, kb, r2, CONV_N)) bad++;
+        for (i = 0; i < CONV_N; i++)
+            if (fabsf(r1[i] - r2[i]) > 1e-3f * (1.0f + fabsf(r1[i]))) {
+                if (conv_bad < 5) fprintf(stderr, "conv: value %d %g vs %g\n", i, r2[i], r1[i]);
+                conv_bad++;
+            }
+        printf("conv + gradients, 2 threads: %d mismatches\n", conv_bad);
+        bad += conv_bad;
     }
     est_threadpool_free(pool);
     printf("%s vs builtin: %d mismatches; OpenBLAS core %s\n", kb->name, bad, openblas_get_corename());
