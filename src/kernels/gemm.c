@@ -47,9 +47,9 @@
 #ifndef EST_GEMM_NC
 #  define EST_GEMM_NC 512
 #endif
-/* About this many tasks per product when it is big enough (see est__gemm_make_plan). The tiling
- * must not depend on the pool, so this is a compromise: enough tasks to keep 2-4 threads busy,
- * few enough that one thread does not re-pack B too often. */
+/* About this many tasks per product that may be split between threads (see est__gemm_make_plan):
+ * a compromise between keeping 2-4 threads busy and re-packing B per task. The tiling never
+ * changes the bits, so a product on one thread uses a single task instead. */
 #ifndef EST_GEMM_TASKS
 #  define EST_GEMM_TASKS 4
 #endif
@@ -197,10 +197,14 @@ EST_PRIVATE void est__gemm_pack_a(const est_sgemm_args *g, int64_t i0, int mr, i
     int i;
     if (g->trans_a) { /* stored k x m: each k is a contiguous run of mr floats */
         const float *src = g->a + p0 * g->lda + i0;
-        for (p = 0; p < kc; p++, src += g->lda, dst += EST__GEMM_MR) {
-            for (i = 0; i < mr; i++) dst[i] = src[i];
-            for (; i < EST__GEMM_MR; i++) dst[i] = 0.0f;
-        }
+        if (mr == EST__GEMM_MR) /* a fixed-size copy: vector moves, not a loop per float */
+            for (p = 0; p < kc; p++, src += g->lda, dst += EST__GEMM_MR)
+                memcpy(dst, src, sizeof(float) * EST__GEMM_MR);
+        else
+            for (p = 0; p < kc; p++, src += g->lda, dst += EST__GEMM_MR) {
+                for (i = 0; i < mr; i++) dst[i] = src[i];
+                for (; i < EST__GEMM_MR; i++) dst[i] = 0.0f;
+            }
     } else { /* stored m x k: each row is a contiguous run of kc floats */
         const float *src = g->a + i0 * g->lda + p0;
         for (i = 0; i < mr; i++)
@@ -234,14 +238,17 @@ EST_PRIVATE void est__gemm_pack_b(const est_sgemm_args *g, int64_t p0, int64_t k
             }
         }
     } else {
-        /* Stored n x k: read each stored row contiguously, scatter it down one panel column. */
+        /* Stored n x k: a transpose, written one panel row at a time: the NR source rows'
+         * current cache lines stay in L1 for 16 consecutive k. (Scattering one source row down a
+         * panel column instead thrashed L1: the panel is as big as L1.) */
         for (jr = 0; jr < nc; jr += EST__GEMM_NR, dst += kc * EST__GEMM_NR) {
             int nr = (int)EST__MIN((int64_t)EST__GEMM_NR, nc - jr);
             const float *src = g->b + (j0 + jr) * g->ldb + p0;
-            for (j = 0; j < nr; j++)
-                for (p = 0; p < kc; p++) dst[p * EST__GEMM_NR + j] = src[j * g->ldb + p];
-            for (; j < EST__GEMM_NR; j++)
-                for (p = 0; p < kc; p++) dst[p * EST__GEMM_NR + j] = 0.0f;
+            for (p = 0; p < kc; p++) {
+                float *d = dst + p * EST__GEMM_NR;
+                for (j = 0; j < nr; j++) d[j] = src[j * g->ldb + p];
+                for (; j < EST__GEMM_NR; j++) d[j] = 0.0f;
+            }
         }
     }
 }
@@ -262,7 +269,10 @@ EST_PRIVATE int est__gemm_direct(int64_t m, int64_t n, int64_t k)
     return m <= 2 || n <= 2 || (double)m * (double)n * (double)k <= 8192.0;
 }
 
-EST_PRIVATE void est__gemm_make_plan(int64_t m, int64_t n, int64_t k, est__gemm_plan *pl)
+/* tasks: EST_GEMM_TASKS when the product may be split between threads; 1 for a product that
+ * runs on one thread (a pool of one, or a kernel's own per-thread task): then B is packed once per
+ * K block for all of M. The tiling never changes the bits (K is never split). */
+EST_PRIVATE void est__gemm_make_plan(int64_t m, int64_t n, int64_t k, int64_t tasks, est__gemm_plan *pl)
 {
     int64_t nt, mt, want;
     int64_t n_r = (n + EST__GEMM_NR - 1) / EST__GEMM_NR * EST__GEMM_NR;
@@ -275,7 +285,7 @@ EST_PRIVATE void est__gemm_make_plan(int64_t m, int64_t n, int64_t k, est__gemm_
     /* M: enough tiles for about EST_GEMM_TASKS tasks (load balance on small pools), but each at
      * least 16 micro-panels tall: every task packs its own B block, so thin tiles would re-read
      * B from memory too often (measured: 8 tasks cost ~4% against 2 at 1024^3 on one core). */
-    want = (EST_GEMM_TASKS + pl->tiles_n - 1) / pl->tiles_n;
+    want = (tasks + pl->tiles_n - 1) / pl->tiles_n;
     mt = (m + 16 * EST__GEMM_MR - 1) / (16 * EST__GEMM_MR);
     if (mt > want) mt = want;
     if (mt < 1) mt = 1;
@@ -283,8 +293,8 @@ EST_PRIVATE void est__gemm_make_plan(int64_t m, int64_t n, int64_t k, est__gemm_
     pl->tiles_m = (m + pl->tm - 1) / pl->tm;
     /* Still too few tasks (short M, e.g. a batch of 100): cut N finer, down to 4 panels a tile.
      * That re-packs A per tile, which is a plain copy in the common layout. */
-    if (pl->tiles_m * pl->tiles_n < EST_GEMM_TASKS) {
-        int64_t want_n = (EST_GEMM_TASKS + pl->tiles_m - 1) / pl->tiles_m;
+    if (pl->tiles_m * pl->tiles_n < tasks) {
+        int64_t want_n = (tasks + pl->tiles_m - 1) / pl->tiles_m;
         int64_t tn = ((n + want_n - 1) / want_n + EST__GEMM_NR - 1) / EST__GEMM_NR * EST__GEMM_NR;
         if (tn < 4 * EST__GEMM_NR) tn = 4 * EST__GEMM_NR;
         if (tn < pl->tn) {
@@ -303,7 +313,7 @@ EST_PRIVATE size_t est__sgemm_workspace(int64_t m, int64_t n, int64_t k, int nth
 {
     est__gemm_plan pl;
     if (m <= 0 || n <= 0 || k <= 0 || est__gemm_direct(m, n, k)) return 0;
-    est__gemm_make_plan(m, n, k, &pl);
+    est__gemm_make_plan(m, n, k, nthreads > 1 ? EST_GEMM_TASKS : 1, &pl);
     return pl.per_thread * (size_t)EST__MAX(nthreads, 1);
 }
 
@@ -457,6 +467,7 @@ EST_PRIVATE void est__sgemm(est_threadpool *pool, const est_sgemm_args *g, void 
 {
     est__gemm_ctx x;
     int64_t tasks, t;
+    int one;
     if (g->m <= 0 || g->n <= 0) return;
     if (g->k <= 0) {
         est__gemm_scale_c(g);
@@ -470,10 +481,10 @@ EST_PRIVATE void est__sgemm(est_threadpool *pool, const est_sgemm_args *g, void 
     memset(&x, 0, sizeof x);
     x.g = g;
     x.work = (char *)work;
-    est__gemm_make_plan(g->m, g->n, g->k, &x.pl);
+    one = !pool || est_threadpool_size(pool) == 1; /* the workspace was sized for this plan */
+    est__gemm_make_plan(g->m, g->n, g->k, one ? 1 : EST_GEMM_TASKS, &x.pl);
     tasks = x.pl.tiles_m * x.pl.tiles_n;
-    if (2.0 * (double)g->m * (double)g->n * (double)g->k < EST_GEMM_PARALLEL_FLOPS || !pool ||
-        est_threadpool_size(pool) == 1) {
+    if (one || 2.0 * (double)g->m * (double)g->n * (double)g->k < EST_GEMM_PARALLEL_FLOPS) {
         for (t = 0; t < tasks; t++) est__gemm_task(&x, t, 0);
     } else {
         est_parallel_for(pool, tasks, est__gemm_task, &x);
