@@ -556,14 +556,18 @@ static int tc_close_d(const float *got, const double *want, int64_t n, double to
     return 1;
 }
 
-/* Conv2D 3x3 SAME stride 1 of x (shape xs, filter ws) and both gradients, at `threads` threads,
- * against the naive double-precision loops; checks that the chunk plan of every product is
- * `whole` (whole images per chunk) and that the products in the bit mask `par` (1 << EST__CONV_*)
- * run chunks per thread. Returns the three
- * results concatenated (malloc'ed, *n floats) for bit comparisons across thread counts. */
-static float *tc_conv_vs_naive(est_shape xs, est_shape ws, int threads, int whole, int par, int64_t *n)
+/* Conv2D of x (shape xs, filter ws; stride sh in both dimensions, padding pad) and both gradients,
+ * at `threads` threads, against the naive double-precision loops. whole >= 0: checks that the
+ * chunk plan of every product is `whole` (whole images per chunk) and that the products in the
+ * bit mask `par` (1 << EST__CONV_*) run chunks per thread; whole < 0: checks that the forward and
+ * backprop filter take the direct path of a shallow input. Returns the three results concatenated
+ * (malloc'ed, *n floats) for bit comparisons across thread counts. */
+static float *tc_conv_vs_naive(est_shape xs, est_shape ws, int sh, est_padding pad, int threads, int whole, int par,
+                               int64_t *n)
 {
-    est_shape ys = est_shape4(xs.dims[0], xs.dims[1], xs.dims[2], ws.dims[3]);
+    int64_t oh = pad == EST_PADDING_SAME ? (xs.dims[1] + sh - 1) / sh : (xs.dims[1] - ws.dims[0]) / sh + 1;
+    int64_t ow = pad == EST_PADDING_SAME ? (xs.dims[2] + sh - 1) / sh : (xs.dims[2] - ws.dims[1]) / sh + 1;
+    est_shape ys = est_shape4(xs.dims[0], oh, ow, ws.dims[3]);
     int64_t nx = est_shape_numel(&xs), nw = est_shape_numel(&ws), ny = est_shape_numel(&ys);
     est_tensor *x = NULL, *w = NULL, *dy = NULL, out[3];
     double *ry = (double *)malloc(sizeof(double) * (size_t)ny),
@@ -577,8 +581,9 @@ static float *tc_conv_vs_naive(est_shape xs, est_shape ws, int threads, int whol
     est_node *px, *pw, *pdy, *c, *xn[2], *gr[2], *fetch[3];
     est_feed f[3];
     est_plan_desc pd;
-    tc_args a = tc_conv_args(1, 1, EST_PADDING_SAME, 1, 1);
+    tc_args a = tc_conv_args(sh, sh, pad, 1, 1);
     est__cgeom geo;
+    est_shape cs;
     int which;
     *n = 0;
     if (!ry || !rdx || !rdw || !bits) {
@@ -603,12 +608,13 @@ static float *tc_conv_vs_naive(est_shape xs, est_shape ws, int threads, int whol
     pw = est_placeholder(g, "w", EST_DTYPE_F32, ws);
     pdy = est_placeholder(g, "dy", EST_DTYPE_F32, ys);
     c = est_conv2d(g, px, pw, &a.conv);
-    if (!c) {
+    if (!c || (cs = est_node_shape(c), !est_shape_equal(&cs, &ys))) {
         CHECK(0);
         goto fail;
     }
     est__cgeom_conv(c, &xs, &ws, &ys, &geo);
-    for (which = EST__CONV_FWD; which <= EST__CONV_BFILT; which++) {
+    CHECK(est__conv_direct(&geo) == (whole < 0));
+    for (which = EST__CONV_FWD; whole >= 0 && which <= EST__CONV_BFILT; which++) {
         est__cplan cp;
         est__conv_cplan(&geo, which, threads, &cp);
         CHECK(cp.whole == whole);
@@ -641,8 +647,7 @@ static float *tc_conv_vs_naive(est_shape xs, est_shape ws, int threads, int whol
         CHECK(0);
         goto fail;
     }
-    /* SAME, stride 1, k3: one row / column of padding on each side. */
-    tc_naive_conv(&xs, &ws, &ys, 1, 1, 1, 1, est_tensor_f32(x), est_tensor_f32(w), est_tensor_f32(dy), ry,
+    tc_naive_conv(&xs, &ws, &ys, sh, sh, (int)geo.pt, (int)geo.pl, est_tensor_f32(x), est_tensor_f32(w), est_tensor_f32(dy), ry,
                   rdx, rdw);
     CHECK(tc_close_d(est_tensor_f32(&out[0]), ry, ny, 1e-4));
     CHECK(tc_close_d(est_tensor_f32(&out[1]), rdx, nx, 1e-4));
@@ -674,10 +679,10 @@ static float *tc_conv_vs_naive(est_shape xs, est_shape ws, int threads, int whol
 TEST(conv2d_chunked_matches_naive)
 {
     int64_t n1 = 0, n2 = 0;
-    float *r1 = tc_conv_vs_naive(est_shape4(8, 31, 33, 32), est_shape4(3, 3, 32, 5), 1, 0, 0, &n1);
+    float *r1 = tc_conv_vs_naive(est_shape4(8, 31, 33, 32), est_shape4(3, 3, 32, 5), 1, EST_PADDING_SAME, 1, 0, 0, &n1);
     /* at 2 threads forward and backprop filter still run chunks per thread (their outputs are
      * disjoint or summed in groups); backprop input cannot (col2im of two chunks meets) */
-    float *r2 = tc_conv_vs_naive(est_shape4(8, 31, 33, 32), est_shape4(3, 3, 32, 5), 2, 0,
+    float *r2 = tc_conv_vs_naive(est_shape4(8, 31, 33, 32), est_shape4(3, 3, 32, 5), 1, EST_PADDING_SAME, 2, 0,
                                  (1 << EST__CONV_FWD) | (1 << EST__CONV_BFILT), &n2);
     CHECK(r1 && r2 && n1 == n2 && n1 > 0);
     if (r1 && r2 && n1 == n2) CHECK(memcmp(r1, r2, sizeof(float) * (size_t)n1) == 0);
@@ -692,8 +697,9 @@ TEST(conv2d_chunks_per_thread_match_naive_and_one_thread)
 {
     est_shape xs = est_shape4(40, 14, 14, 32), ws = est_shape4(3, 3, 32, 24);
     int64_t n1 = 0, n2 = 0, n3 = 0;
-    float *r1 = tc_conv_vs_naive(xs, ws, 1, 1, 0, &n1), *r2 = tc_conv_vs_naive(xs, ws, 2, 1, 7, &n2);
-    float *r3 = tc_conv_vs_naive(xs, ws, 3, 1, 7, &n3);
+    float *r1 = tc_conv_vs_naive(xs, ws, 1, EST_PADDING_SAME, 1, 1, 0, &n1);
+    float *r2 = tc_conv_vs_naive(xs, ws, 1, EST_PADDING_SAME, 2, 1, 7, &n2);
+    float *r3 = tc_conv_vs_naive(xs, ws, 1, EST_PADDING_SAME, 3, 1, 7, &n3);
     CHECK(r1 && r2 && r3 && n1 == n2 && n1 == n3 && n1 > 0);
     if (r1 && r2 && r3 && n1 == n2 && n1 == n3) {
         CHECK(memcmp(r1, r2, sizeof(float) * (size_t)n1) == 0);
@@ -702,6 +708,114 @@ TEST(conv2d_chunks_per_thread_match_naive_and_one_thread)
     free(r1);
     free(r2);
     free(r3);
+}
+
+/* A shallow input (C <= 4, output channels a multiple of two vectors) is convolved directly from a
+ * padded copy: forward and backprop filter against the naive loops with strides, both paddings
+ * (SAME with an odd total, so more after than before) and short pixel blocks at row ends; the same
+ * bits at 1, 2 and 3 threads (backprop filter sums fixed groups of images). */
+TEST(conv2d_direct_shallow_matches_naive)
+{
+    static const struct {
+        int64_t x[4], w[4];
+        int sh;
+        est_padding pad;
+    } cases[] = {{{9, 13, 11, 1}, {5, 5, 1, 32}, 1, EST_PADDING_SAME},
+                 {{6, 15, 12, 3}, {3, 4, 3, 64}, 2, EST_PADDING_SAME},
+                 {{3, 9, 14, 2}, {2, 3, 2, 32}, 1, EST_PADDING_VALID},
+                 {{2, 10, 10, 4}, {3, 3, 4, 32}, 3, EST_PADDING_VALID}};
+    size_t ci;
+    for (ci = 0; ci < EST__COUNTOF(cases); ci++) {
+        est_shape xs = est_shape4(cases[ci].x[0], cases[ci].x[1], cases[ci].x[2], cases[ci].x[3]);
+        est_shape ws = est_shape4(cases[ci].w[0], cases[ci].w[1], cases[ci].w[2], cases[ci].w[3]);
+        int64_t n1 = 0, n2 = 0, n3 = 0;
+        float *r1 = tc_conv_vs_naive(xs, ws, cases[ci].sh, cases[ci].pad, 1, -1, 0, &n1);
+        float *r2 = tc_conv_vs_naive(xs, ws, cases[ci].sh, cases[ci].pad, 2, -1, 0, &n2);
+        float *r3 = tc_conv_vs_naive(xs, ws, cases[ci].sh, cases[ci].pad, 3, -1, 0, &n3);
+        CHECK(r1 && r2 && r3 && n1 == n2 && n1 == n3 && n1 > 0);
+        if (r1 && r2 && r3 && n1 == n2 && n1 == n3) {
+            CHECK(memcmp(r1, r2, sizeof(float) * (size_t)n1) == 0);
+            CHECK(memcmp(r1, r3, sizeof(float) * (size_t)n1) == 0);
+        }
+        free(r1);
+        free(r2);
+        free(r3);
+    }
+}
+
+/* Dilation on the direct path: a 3x3 kernel at dilation 2 equals its 5x5 version with zeros
+ * between the taps at dilation 1 (both shallow, both direct; the 5x5 one is checked against the
+ * naive loops above). Forward and the filter gradient (at the real taps). */
+TEST(conv2d_direct_dilation)
+{
+    est_graph *g = NULL;
+    est_plan *p = NULL;
+    est_plan_desc pd;
+    est_tensor *x = NULL, *w = NULL, *w5 = NULL, *dy = NULL, out[4];
+    est_node *px, *pw, *pw5, *pdy, *c, *c5, *gw, *gw5, *fetch[4];
+    est_feed f[4];
+    tc_args a = tc_conv_args(1, 1, EST_PADDING_SAME, 2, 2), a5 = tc_conv_args(1, 1, EST_PADDING_SAME, 1, 1);
+    int64_t i, j, q, o, ny = 4 * 12 * 12 * 32;
+    CHECK_OK(est_tensor_new(EST_DTYPE_F32, est_shape4(4, 12, 12, 2), &x));
+    CHECK_OK(est_tensor_new(EST_DTYPE_F32, est_shape4(3, 3, 2, 32), &w));
+    CHECK_OK(est_tensor_new(EST_DTYPE_F32, est_shape4(5, 5, 2, 32), &w5));
+    CHECK_OK(est_tensor_new(EST_DTYPE_F32, est_shape4(4, 12, 12, 32), &dy));
+    REQUIRE(x && w && w5 && dy);
+    tc_fill(est_tensor_f32(x), 4 * 12 * 12 * 2, 5);
+    tc_fill(est_tensor_f32(w), 3 * 3 * 2 * 32, 6);
+    tc_fill(est_tensor_f32(dy), ny, 7);
+    memset(w5->data, 0, w5->nbytes);
+    for (i = 0; i < 3; i++)
+        for (j = 0; j < 3; j++)
+            for (q = 0; q < 2 * 32; q++)
+                est_tensor_f32(w5)[((2 * i) * 5 + 2 * j) * 64 + q] = est_tensor_f32(w)[(i * 3 + j) * 64 + q];
+    CHECK_OK(est_graph_new(NULL, &g));
+    px = est_placeholder(g, "x", EST_DTYPE_F32, x->shape);
+    pw = est_placeholder(g, "w", EST_DTYPE_F32, w->shape);
+    pw5 = est_placeholder(g, "w5", EST_DTYPE_F32, w5->shape);
+    pdy = est_placeholder(g, "dy", EST_DTYPE_F32, dy->shape);
+    c = est_conv2d(g, px, pw, &a.conv);
+    c5 = est_conv2d(g, px, pw5, &a5.conv);
+    CHECK_OK(est_gradients(g, c, &pw, 1, pdy, &gw));
+    CHECK_OK(est_gradients(g, c5, &pw5, 1, pdy, &gw5));
+    fetch[0] = c;
+    fetch[1] = c5;
+    fetch[2] = gw;
+    fetch[3] = gw5;
+    memset(&pd, 0, sizeof pd);
+    pd.fetches = fetch;
+    pd.n_fetches = 4;
+    CHECK_OK(est_plan_new(g, &pd, &p));
+    REQUIRE(p != NULL);
+    f[0].node = px, f[0].value = x;
+    f[1].node = pw, f[1].value = w;
+    f[2].node = pw5, f[2].value = w5;
+    f[3].node = pdy, f[3].value = dy;
+    CHECK_OK(est_plan_run(p, f, 4, out));
+    for (i = 0; i < ny; i++)
+        if (fabsf(est_tensor_f32(&out[0])[i] - est_tensor_f32(&out[1])[i]) > 1e-5f) {
+            CHECK(0);
+            break;
+        }
+    for (i = 0; i < 3; i++)
+        for (j = 0; j < 3; j++)
+            for (q = 0; q < 2; q++)
+                for (o = 0; o < 32; o++) {
+                    float d3 = est_tensor_f32(&out[2])[((i * 3 + j) * 2 + q) * 32 + o];
+                    float d5 = est_tensor_f32(&out[3])[((2 * i * 5 + 2 * j) * 2 + q) * 32 + o];
+                    if (fabsf(d3 - d5) > 1e-4f * (1.0f + fabsf(d5))) {
+                        CHECK(0);
+                        i = j = 3;
+                        q = 2;
+                        break;
+                    }
+                }
+    est_plan_free(p);
+    est_graph_free(g);
+    est_tensor_free(x);
+    est_tensor_free(w);
+    est_tensor_free(w5);
+    est_tensor_free(dy);
 }
 
 /* ---- determinism across thread counts ---- */

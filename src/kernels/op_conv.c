@@ -317,12 +317,17 @@ EST_PRIVATE int64_t est__conv_grain(int64_t floats_per_item)
     return gr < 1 ? 1 : gr;
 }
 
-/* The chunk plan's workspace; a 1x1 stride-1 convolution is one GEMM on the input itself. */
+EST_PRIVATE int est__conv_direct(const est__cgeom *g);
+EST_PRIVATE size_t est__dconv_ws(const est__cgeom *g, int which, int nthreads);
+
+/* The chunk plan's workspace; a 1x1 stride-1 convolution is one GEMM on the input itself; a
+ * shallow input is convolved directly (est__conv_direct). */
 EST_PRIVATE size_t est__conv_ws_geom(const est__cgeom *g, int which, int nthreads)
 {
     est__cplan cp;
     if (est__conv_rows(g) <= 0 || est__conv_depth(g) <= 0 || g->oc <= 0) return 0;
     if (est__conv_pointwise(g)) return est__conv_gemm_ws(which, est__conv_rows(g), g->c, g->oc, nthreads);
+    if (which != EST__CONV_BIN && est__conv_direct(g)) return est__dconv_ws(g, which, nthreads);
     est__conv_cplan(g, which, nthreads, &cp);
     return cp.total;
 }
@@ -592,6 +597,281 @@ EST_PRIVATE void est__conv_sum_range(void *vc, int64_t b, int64_t e)
     }
 }
 
+/* ---- direct convolution of a shallow input (a first layer: C <= 4) ----
+ * With C = 1 the im2col rows are KH*KW floats: copying them and packing them for the GEMM cost
+ * more than the arithmetic (the seed CNN's first layer ran at a quarter of the GEMM's speed). Here
+ * the input is copied once into a zero-padded buffer and each output pixel's taps are read from
+ * it in place, vectorised over output channels: registers hold EST__DCONV_PB pixels x 2 vectors.
+ * The forward sums the taps in im2col's order with the same fused multiply-adds and applies the
+ * same epilogue afterwards, so it gives the GEMM path's bits. */
+#define EST__CONV_DIRECT_C 4
+#define EST__DCONV_PB 6
+#define EST__DCONV_TG 12 /* backprop filter: taps per register block */
+
+#if EST__GEMM_VEC
+#  if defined(__GNUC__) && !defined(__clang__)
+#    pragma GCC push_options
+#    pragma GCC optimize("fp-contract=fast")
+#  endif
+#endif
+
+EST_PRIVATE int est__conv_direct(const est__cgeom *g)
+{
+#if EST__GEMM_VEC
+    return g->c <= EST__CONV_DIRECT_C && g->oc % (2 * EST__GEMM_VW) == 0 &&
+           est__conv_depth(g) <= EST_GEMM_KC && !est__conv_pointwise(g);
+#else
+    (void)g;
+    return 0;
+#endif
+}
+
+/* The padded input of one band of output rows: rows [oh0 * sh - pt, ...) of the image, Wp columns
+ * from -pl, with PB * sw spare columns of zeros at the end so a short pixel block reads in bounds. */
+EST_PRIVATE int64_t est__dconv_wp(const est__cgeom *g) { return (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1; }
+EST_PRIVATE int64_t est__dconv_hp(const est__cgeom *g, int64_t band)
+{
+    return (band - 1) * g->sh + (g->kh - 1) * g->dh + 1;
+}
+EST_PRIVATE size_t est__dconv_pad_bytes(const est__cgeom *g, int64_t band)
+{
+    return est__conv_align(sizeof(float) *
+                           (size_t)((est__dconv_hp(g, band) * est__dconv_wp(g) + EST__DCONV_PB * g->sw) * g->c));
+}
+
+EST_PRIVATE void est__dconv_pad(const est__cgeom *g, const float *xn, int64_t oh0, int64_t band, float *xp)
+{
+    int64_t hp = est__dconv_hp(g, band), wp = est__dconv_wp(g), r, c = g->c;
+    int64_t lo = EST__MIN(EST__MAX(g->pl, (int64_t)0), wp), hi = EST__MIN(g->pl + g->w, wp);
+    for (r = 0; r < hp; r++) {
+        int64_t ih = oh0 * g->sh - g->pt + r;
+        float *d = xp + r * wp * c;
+        if (ih < 0 || ih >= g->h || hi <= lo) {
+            memset(d, 0, sizeof(float) * (size_t)(wp * c));
+            continue;
+        }
+        memset(d, 0, sizeof(float) * (size_t)(lo * c));
+        memcpy(d + lo * c, xn + (ih * g->w + lo - g->pl) * c, sizeof(float) * (size_t)((hi - lo) * c));
+        memset(d + hi * c, 0, sizeof(float) * (size_t)((wp - hi) * c));
+    }
+    memset(xp + hp * wp * c, 0, sizeof(float) * (size_t)(EST__DCONV_PB * g->sw * c));
+}
+
+#if EST__GEMM_VEC
+#  define EST__DCONV_PIX(X) X(0) X(1) X(2) X(3) X(4) X(5)
+
+/* y[oh0 .. oh0 + band) of one image from its padded band xp; taps in (kh, kw, c) order. */
+EST_PRIVATE void est__dconv_fwd_band(const est__cgeom *g, const float *xp, const float *f, float *y, int64_t band)
+{
+    int64_t wp = est__dconv_wp(g), c = g->c, oc = g->oc, xs = g->sw * c;
+    int64_t oh, ow0, ob, i, j, q;
+    for (oh = 0; oh < band; oh++)
+        for (ow0 = 0; ow0 < g->ow; ow0 += EST__DCONV_PB) {
+            int64_t pb = EST__MIN((int64_t)EST__DCONV_PB, g->ow - ow0);
+            for (ob = 0; ob < oc; ob += 2 * EST__GEMM_VW) {
+                float *yo = y + (oh * g->ow + ow0) * oc + ob;
+                const float *wq = f + ob;
+#  define EST__DECL(p) est__vf a##p##_0 = est__gemm_vsplat(0.0f), a##p##_1 = a##p##_0;
+                EST__DCONV_PIX(EST__DECL)
+#  undef EST__DECL
+                for (i = 0; i < g->kh; i++)
+                    for (j = 0; j < g->kw; j++) {
+                        const float *xr = xp + ((oh * g->sh + i * g->dh) * wp + ow0 * g->sw + j * g->dw) * c;
+                        for (q = 0; q < c; q++, wq += oc) {
+                            est__vf w0 = est__gemm_vload(wq), w1 = est__gemm_vload(wq + EST__GEMM_VW);
+#  define EST__FMA(p)                                                                              \
+    a##p##_0 += w0 * xr[(p) * xs + q];                                                             \
+    a##p##_1 += w1 * xr[(p) * xs + q];
+                            EST__DCONV_PIX(EST__FMA)
+#  undef EST__FMA
+                        }
+                    }
+#  define EST__OUT(p)                                                                              \
+    if ((p) < pb) {                                                                                \
+        est__gemm_vstore(yo + (p) * oc, a##p##_0);                                                 \
+        est__gemm_vstore(yo + (p) * oc + EST__GEMM_VW, a##p##_1);                                  \
+    }
+                EST__DCONV_PIX(EST__OUT)
+#  undef EST__OUT
+            }
+        }
+}
+#  undef EST__DCONV_PIX
+
+#  define EST__DCONV_TAPS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+
+/* acc[t][ob ..] (+)= sum over the image's output pixels of xp[tap t] * dy for the first nt_store
+ * of nt taps (off[t]: tap t's offset in the padded image; nt is a constant 4, 8 or 12, the taps
+ * past nt_store repeat a real one and are thrown away). */
+static __attribute__((always_inline)) inline void
+est__dconv_bfilt_taps(const est__cgeom *g, const float *xp, const float *dy, const int64_t *off, const int nt,
+                      int nt_store, int64_t ob, float *acc, int first)
+{
+    int64_t wp = est__dconv_wp(g), oc = g->oc, oh, ow;
+#  define EST__DECL(t) est__vf d##t##_0 = est__gemm_vsplat(0.0f), d##t##_1 = d##t##_0;
+    EST__DCONV_TAPS(EST__DECL)
+#  undef EST__DECL
+    for (oh = 0; oh < g->oh; oh++) {
+        const float *dr = dy + oh * g->ow * oc + ob;
+        const float *xr = xp + oh * g->sh * wp * g->c;
+        for (ow = 0; ow < g->ow; ow++, dr += oc, xr += g->sw * g->c) {
+            est__vf e0 = est__gemm_vload(dr), e1 = est__gemm_vload(dr + EST__GEMM_VW);
+#  define EST__FMA(t)                                                                              \
+    if ((t) < nt) {                                                                                \
+        d##t##_0 += e0 * xr[off[t]];                                                               \
+        d##t##_1 += e1 * xr[off[t]];                                                               \
+    }
+            EST__DCONV_TAPS(EST__FMA)
+#  undef EST__FMA
+        }
+    }
+#  define EST__OUT(t)                                                                              \
+    if ((t) < nt_store) {                                                                          \
+        float *o = acc + (t) * oc + ob;                                                            \
+        if (first) {                                                                               \
+            est__gemm_vstore(o, d##t##_0);                                                         \
+            est__gemm_vstore(o + EST__GEMM_VW, d##t##_1);                                          \
+        } else {                                                                                   \
+            est__gemm_vstore(o, est__gemm_vload(o) + d##t##_0);                                    \
+            est__gemm_vstore(o + EST__GEMM_VW, est__gemm_vload(o + EST__GEMM_VW) + d##t##_1);      \
+        }                                                                                          \
+    }
+    EST__DCONV_TAPS(EST__OUT)
+#  undef EST__OUT
+}
+#  undef EST__DCONV_TAPS
+
+/* One image's contribution to dF (acc, [depth, OC]): = when first, else +=. */
+EST_PRIVATE void est__dconv_bfilt_image(const est__cgeom *g, const float *xp, const float *dy, float *acc, int first)
+{
+    int64_t depth = est__conv_depth(g), wp = est__dconv_wp(g), off[EST__DCONV_TG], t0, t, ob;
+    for (t0 = 0; t0 < depth; t0 += EST__DCONV_TG) {
+        int nt = (int)EST__MIN((int64_t)EST__DCONV_TG, depth - t0);
+        for (t = 0; t < EST__DCONV_TG; t++) {
+            int64_t tap = t0 + EST__MIN((int64_t)t, (int64_t)nt - 1), q = tap % g->c;
+            int64_t j = (tap / g->c) % g->kw, i = tap / g->c / g->kw;
+            off[t] = (i * g->dh * wp + j * g->dw) * g->c + q;
+        }
+        for (ob = 0; ob < g->oc; ob += 2 * EST__GEMM_VW) {
+            float *a = acc + t0 * g->oc;
+            if (nt > 8)
+                est__dconv_bfilt_taps(g, xp, dy, off, 12, nt, ob, a, first);
+            else if (nt > 4)
+                est__dconv_bfilt_taps(g, xp, dy, off, 8, nt, ob, a, first);
+            else
+                est__dconv_bfilt_taps(g, xp, dy, off, 4, nt, ob, a, first);
+        }
+    }
+}
+#endif /* EST__GEMM_VEC */
+
+/* Forward tasks: bands of output rows of one image (the whole image when the batch alone gives
+ * the threads enough tasks); each pads the input rows its band reads into its thread's buffer. */
+typedef struct est__dconv_ctx {
+    const est__kctx *k;
+    const est__cgeom *g;
+    const float *x, *b; /* input; filter (forward) or dy (backprop filter) */
+    float *out, *parts;
+    int64_t band, bands, groups;
+    char *work;
+    size_t per_thread;
+} est__dconv_ctx;
+
+EST_PRIVATE int64_t est__dconv_band(const est__cgeom *g, int nthreads)
+{
+    int64_t band = g->oh;
+    if (g->n < 4 * (int64_t)nthreads) band = (g->oh + 3) / 4;
+    return band < 1 ? 1 : band;
+}
+
+/* Backprop filter: partial sums over fixed groups of images, as in the GEMM path. */
+EST_PRIVATE int64_t est__dconv_groups(const est__cgeom *g)
+{
+    int64_t groups = EST__MIN(g->n, (int64_t)EST__CONV_GROUPS);
+    while (groups > 1 && groups * est__conv_depth(g) * g->oc > EST__CONV_PART_FLOATS) groups--;
+    return groups < 1 ? 1 : groups;
+}
+
+EST_PRIVATE size_t est__dconv_ws(const est__cgeom *g, int which, int nthreads)
+{
+    int nt = nthreads < 1 ? 1 : nthreads;
+    if (which == EST__CONV_FWD) return est__dconv_pad_bytes(g, est__dconv_band(g, nt)) * (size_t)nt;
+    return est__dconv_pad_bytes(g, g->oh) * (size_t)nt +
+           est__conv_align(sizeof(float) * (size_t)((est__dconv_groups(g) - 1) * est__conv_depth(g) * g->oc));
+}
+
+#if EST__GEMM_VEC
+static void est__dconv_fwd_task(void *vc, int64_t task, int thread)
+{
+    const est__dconv_ctx *c = (const est__dconv_ctx *)vc;
+    const est__cgeom *g = c->g;
+    int64_t n = task / c->bands, oh0 = (task % c->bands) * c->band, band = EST__MIN(c->band, g->oh - oh0);
+    float *xp = (float *)(c->work + (size_t)thread * c->per_thread);
+    float *y = c->out + (n * g->oh + oh0) * g->ow * g->oc;
+    est__dconv_pad(g, c->x + n * g->h * g->w * g->c, oh0, band, xp);
+    est__dconv_fwd_band(g, xp, c->b, y, band);
+    est__apply_epilogue_serial(c->k, y, band * g->ow, g->oc); /* while the band is in cache */
+}
+
+static void est__dconv_bfilt_task(void *vc, int64_t gi, int thread)
+{
+    const est__dconv_ctx *c = (const est__dconv_ctx *)vc;
+    const est__cgeom *g = c->g;
+    int64_t i0 = gi * g->n / c->groups, i1 = (gi + 1) * g->n / c->groups, i;
+    float *xp = (float *)(c->work + (size_t)thread * c->per_thread);
+    float *acc = gi == 0 ? c->out : c->parts + (gi - 1) * est__conv_depth(g) * g->oc;
+    for (i = i0; i < i1; i++) {
+        est__dconv_pad(g, c->x + i * g->h * g->w * g->c, 0, g->oh, xp);
+        est__dconv_bfilt_image(g, xp, c->b + i * g->oh * g->ow * g->oc, acc, i == i0);
+    }
+}
+#endif
+
+/* Runs the direct forward (which == EST__CONV_FWD) or backprop filter. */
+EST_PRIVATE void est__dconv_run(const est__kctx *k, const est__cgeom *g, int which, const float *x, const float *b,
+                                float *out)
+{
+#if EST__GEMM_VEC
+    est__dconv_ctx c;
+    int nt = est_threadpool_size(k->pool);
+    memset(&c, 0, sizeof c);
+    c.k = k;
+    c.g = g;
+    c.x = x;
+    c.b = b;
+    c.out = out;
+    if (which == EST__CONV_FWD) {
+        c.band = est__dconv_band(g, nt);
+        c.bands = (g->oh + c.band - 1) / c.band;
+        c.per_thread = est__dconv_pad_bytes(g, c.band);
+        c.work = (char *)k->work;
+        est_parallel_for(k->pool, g->n * c.bands, est__dconv_fwd_task, &c);
+        return;
+    }
+    c.groups = est__dconv_groups(g);
+    c.per_thread = est__dconv_pad_bytes(g, g->oh);
+    c.parts = (float *)k->work;
+    c.work = (char *)k->work + est__conv_align(sizeof(float) * (size_t)((c.groups - 1) * est__conv_depth(g) * g->oc));
+    est_parallel_for(k->pool, c.groups, est__dconv_bfilt_task, &c);
+    if (c.groups > 1) {
+        est__sum_ctx sc;
+        sc.dst = out;
+        sc.parts = c.parts;
+        sc.n = est__conv_depth(g) * g->oc;
+        sc.count = c.groups - 1;
+        est__parallel_range(k->pool, sc.n, (int64_t)1 << 12, est__conv_sum_range, &sc);
+    }
+#else
+    (void)k, (void)g, (void)which, (void)x, (void)b, (void)out;
+#endif
+}
+
+#if EST__GEMM_VEC
+#  if defined(__GNUC__) && !defined(__clang__)
+#    pragma GCC pop_options
+#  endif
+#endif
+
 /* Runs every chunk of the product (the caller has set up j's inputs and output). */
 EST_PRIVATE void est__conv_run(est__cjob *j, int which)
 {
@@ -641,6 +921,10 @@ EST_PRIVATE est_status est__conv2d_forward(const est__kctx *k)
     if (est__conv_pointwise(&g)) {
         est__conv_sgemm(k, 0, 0, rows, g.oc, g.c, x, g.c, f, g.oc, 0.0f, y, g.oc, k->work);
         est__apply_epilogue(k, y, rows, g.oc);
+        return EST_OK;
+    }
+    if (est__conv_direct(&g)) {
+        est__dconv_run(k, &g, EST__CONV_FWD, x, f, y);
         return EST_OK;
     }
     est__conv_cplan(&g, EST__CONV_FWD, est_threadpool_size(k->pool), &cp);
@@ -726,6 +1010,10 @@ EST_PRIVATE est_status est__conv_bfilt_forward(const est__kctx *k)
     }
     if (est__conv_pointwise(&g)) {
         est__conv_sgemm(k, 1, 0, g.c, g.oc, rows, x, g.c, dy, g.oc, 0.0f, df, g.oc, k->work);
+        return EST_OK;
+    }
+    if (est__conv_direct(&g)) {
+        est__dconv_run(k, &g, EST__CONV_BFILT, x, dy, df);
         return EST_OK;
     }
     est__conv_cplan(&g, EST__CONV_BFILT, est_threadpool_size(k->pool), &cp);
