@@ -238,16 +238,21 @@ EST_PRIVATE void est__gemm_pack_b(const est_sgemm_args *g, int64_t p0, int64_t k
             }
         }
     } else {
-        /* Stored n x k: a transpose, written one panel row at a time: the NR source rows'
-         * current cache lines stay in L1 for 16 consecutive k. (Scattering one source row down a
-         * panel column instead thrashed L1: the panel is as big as L1.) */
+        /* Stored n x k: a transpose. Each stored row's run of up to 64 k is scattered down a
+         * panel column; the 64 panel rows touched (8 KB) stay in L1 for all NR columns. (Whole
+         * panels at once thrashed L1, as a panel is as big as L1; gathering a panel row from NR
+         * stored rows made those rows compete for one L1 set when their length is a multiple of
+         * 1024 floats.) */
         for (jr = 0; jr < nc; jr += EST__GEMM_NR, dst += kc * EST__GEMM_NR) {
             int nr = (int)EST__MIN((int64_t)EST__GEMM_NR, nc - jr);
             const float *src = g->b + (j0 + jr) * g->ldb + p0;
-            for (p = 0; p < kc; p++) {
-                float *d = dst + p * EST__GEMM_NR;
-                for (j = 0; j < nr; j++) d[j] = src[j * g->ldb + p];
-                for (; j < EST__GEMM_NR; j++) d[j] = 0.0f;
+            int64_t pb, pe;
+            for (pb = 0; pb < kc; pb = pe) {
+                pe = EST__MIN(pb + 64, kc);
+                for (j = 0; j < nr; j++)
+                    for (p = pb; p < pe; p++) dst[p * EST__GEMM_NR + j] = src[j * g->ldb + p];
+                for (; j < EST__GEMM_NR; j++)
+                    for (p = pb; p < pe; p++) dst[p * EST__GEMM_NR + j] = 0.0f;
             }
         }
     }
