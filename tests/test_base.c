@@ -39,8 +39,8 @@ TEST(base_error_prefix_keeps_code_and_adds_context)
 
 typedef struct base_pf_ctx {
     int *count;     /* times each task ran */
-    int *bad_index; /* set when a task saw a thread index out of range */
-    int size;
+    int *bad_index; /* set when a task saw a thread index out of range (or, static, not t % size) */
+    int size, stat;
 } base_pf_ctx;
 
 static void base_pf_task(void *p, int64_t task, int thread)
@@ -48,18 +48,23 @@ static void base_pf_task(void *p, int64_t task, int thread)
     base_pf_ctx *c = (base_pf_ctx *)p;
     /* Each task owns its slot, so no synchronisation is needed to count. */
     c->count[task]++;
-    if (thread < 0 || thread >= c->size) c->bad_index[task] = 1;
+    if (thread < 0 || thread >= c->size || (c->stat && thread != (int)(task % c->size))) c->bad_index[task] = 1;
 }
 
-static void base_check_parallel_for(est_threadpool *pool, int64_t n)
+/* stat: est__parallel_for_static, where task t must run on thread t % size. */
+static void base_check_parallel_for_mode(est_threadpool *pool, int64_t n, int stat)
 {
     int64_t i, wrong = 0, bad = 0;
     base_pf_ctx c;
     c.count = (int *)calloc((size_t)n + 1, sizeof(int));
     c.bad_index = (int *)calloc((size_t)n + 1, sizeof(int));
     c.size = est_threadpool_size(pool);
+    c.stat = stat;
     REQUIRE(c.count && c.bad_index);
-    est_parallel_for(pool, n, base_pf_task, &c);
+    if (stat)
+        est__parallel_for_static(pool, n, base_pf_task, &c);
+    else
+        est_parallel_for(pool, n, base_pf_task, &c);
     for (i = 0; i < n; i++) {
         wrong += c.count[i] != 1;
         bad += c.bad_index[i];
@@ -69,6 +74,12 @@ static void base_check_parallel_for(est_threadpool *pool, int64_t n)
     CHECK_MSG(bad == 0, "%lld tasks saw a thread index outside [0, %d)", (long long)bad, c.size);
     free(c.count);
     free(c.bad_index);
+}
+
+static void base_check_parallel_for(est_threadpool *pool, int64_t n)
+{
+    base_check_parallel_for_mode(pool, n, 0);
+    base_check_parallel_for_mode(pool, n, 1);
 }
 
 TEST(base_parallel_for_runs_every_task_once)

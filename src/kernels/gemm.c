@@ -447,8 +447,8 @@ EST_PRIVATE void est__gemm_direct_run(est_threadpool *pool, const est_sgemm_args
         c.g = g;
         c.per = ((g->n + nt - 1) / nt + EST__GEMM_NR - 1) / EST__GEMM_NR * EST__GEMM_NR;
         tasks = (g->n + c.per - 1) / c.per;
-        if (tasks > 1) {
-            est_parallel_for(pool, tasks, est__gemm_direct_task, &c);
+        if (tasks > 1) { /* the same columns on the same core every call: they stay in its L2 */
+            est__parallel_for_static(pool, tasks, est__gemm_direct_task, &c);
             return;
         }
     }

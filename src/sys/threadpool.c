@@ -47,6 +47,10 @@ EST_API void est_parallel_for(est_threadpool *pool, int64_t n_tasks, est_paralle
     (void)pool;
     for (t = 0; t < n_tasks; t++) fn(ctx, t, 0);
 }
+EST_PRIVATE void est__parallel_for_static(est_threadpool *pool, int64_t n_tasks, est_parallel_fn fn, void *ctx)
+{
+    est_parallel_for(pool, n_tasks, fn, ctx);
+}
 
 #else
 
@@ -62,6 +66,7 @@ struct est_threadpool {
     void *ctx;
     int64_t n_tasks;
     int64_t next; /* claimed with an atomic add */
+    int stat;     /* this job: thread i runs tasks i, i + n, ... (no claiming) */
     int busy;
 };
 
@@ -91,6 +96,10 @@ EST_PRIVATE int64_t est__claim(est_threadpool *p)
 EST_PRIVATE void est__run_tasks(est_threadpool *p, int index)
 {
     int64_t t;
+    if (p->stat) {
+        for (t = index; t < p->n_tasks; t += p->n) p->fn(p->ctx, t, index);
+        return;
+    }
     while ((t = est__claim(p)) < p->n_tasks) p->fn(p->ctx, t, index);
 }
 
@@ -216,7 +225,7 @@ EST_API void est_threadpool_free(est_threadpool *p)
 
 EST_API int est_threadpool_size(const est_threadpool *pool) { return pool ? pool->n : 1; }
 
-EST_API void est_parallel_for(est_threadpool *p, int64_t n_tasks, est_parallel_fn fn, void *ctx)
+EST_PRIVATE void est__parallel_for_mode(est_threadpool *p, int64_t n_tasks, est_parallel_fn fn, void *ctx, int stat)
 {
     int64_t t;
     if (n_tasks <= 0) return;
@@ -231,6 +240,7 @@ EST_API void est_parallel_for(est_threadpool *p, int64_t n_tasks, est_parallel_f
     p->ctx = ctx;
     p->n_tasks = n_tasks;
     p->next = 0;
+    p->stat = stat;
     p->done_count = 0;
 #if defined(__GNUC__) || defined(__clang__)
     __atomic_store_n(&p->generation, p->generation + 1, __ATOMIC_RELEASE); /* spinning workers read it */
@@ -248,6 +258,20 @@ EST_API void est_parallel_for(est_threadpool *p, int64_t n_tasks, est_parallel_f
     while (p->done_count < (uint64_t)(p->n - 1)) pthread_cond_wait(&p->cv_done, &p->mu);
     p->busy = 0;
     pthread_mutex_unlock(&p->mu);
+}
+
+EST_API void est_parallel_for(est_threadpool *p, int64_t n_tasks, est_parallel_fn fn, void *ctx)
+{
+    est__parallel_for_mode(p, n_tasks, fn, ctx, 0);
+}
+
+/* The same, but task t runs on thread t % size (no claiming): a kernel called again and again on
+ * the same data (batch-1 serving) finds its share of the weights in its own core's caches. A late
+ * thread is waited for rather than covered for. Nested or concurrent calls run serially on the
+ * caller, as with est_parallel_for. */
+EST_PRIVATE void est__parallel_for_static(est_threadpool *p, int64_t n_tasks, est_parallel_fn fn, void *ctx)
+{
+    est__parallel_for_mode(p, n_tasks, fn, ctx, 1);
 }
 
 #endif
