@@ -859,3 +859,79 @@ TEST(core_plan_fuses_bias_activation)
     est_plan_free(pg);
     est_graph_free(g);
 }
+
+/* conv -> relu -> max_pool: the pool's gradient takes over ReluGrad (adds dy only at positive
+ * maxima), with the same bits as the unfused plan; overlapping 3x3 / stride 2 windows too, and a
+ * pool whose input is not a Relu's output keeps its ReluGrad. */
+TEST(core_plan_fuses_max_pool_grad_relu_grad)
+{
+    int k;
+    for (k = 0; k < 2; k++) {
+        est_graph *g = NULL;
+        est_node *x, *f, *c, *r, *pl, *pl2, *wl, *loss, *xs[2], *grads[2], *fetch[3];
+        est_tensor *xv = NULL, *fv = NULL, *wv = NULL, of[3], on[3];
+        est_feed feeds[3];
+        est_plan_desc pd;
+        est_plan *pf = NULL, *pn = NULL;
+        est_conv2d_args ca;
+        est_pool_args pa, pa2;
+        int i;
+        REQUIRE_OK(est_graph_new(NULL, &g));
+        x = est_placeholder(g, "x", EST_DTYPE_F32, est_shape4(3, 9, 9, 2));
+        f = est_placeholder(g, "f", EST_DTYPE_F32, est_shape4(3, 3, 2, 5));
+        memset(&ca, 0, sizeof ca);
+        ca.padding = EST_PADDING_SAME;
+        c = est_conv2d(g, x, f, &ca);
+        r = est_relu(g, c);
+        memset(&pa, 0, sizeof pa);
+        pa.ksize[0] = pa.ksize[1] = k ? 3 : 2;
+        pa.strides[0] = pa.strides[1] = 2;
+        pa2 = pa;
+        pa2.ksize[0] = pa2.ksize[1] = 2;
+        pl = est_max_pool2d(g, r, &pa);
+        pl2 = est_max_pool2d(g, c, &pa2); /* input is not a Relu's output */
+        wl = est_placeholder(g, "wl", EST_DTYPE_F32, est_node_shape(pl));
+        loss = est_add(g, est_reduce_sum(g, est_mul(g, pl, wl), NULL), est_reduce_sum(g, est_relu(g, pl2), NULL));
+        xs[0] = x;
+        xs[1] = f;
+        REQUIRE_OK(est_gradients(g, loss, xs, 2, NULL, grads));
+        REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape4(3, 9, 9, 2), &xv));
+        REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape4(3, 3, 2, 5), &fv));
+        REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_node_shape(pl), &wv));
+        test_fill_uniform(est_tensor_f32(xv), est_tensor_numel(xv), 11);
+        test_fill_uniform(est_tensor_f32(fv), est_tensor_numel(fv), 12);
+        test_fill_uniform(est_tensor_f32(wv), est_tensor_numel(wv), 13);
+        for (i = 0; i < est_tensor_numel(fv); i++) est_tensor_f32(fv)[i] -= 0.5f; /* both signs */
+        feeds[0].node = x, feeds[0].value = xv;
+        feeds[1].node = f, feeds[1].value = fv;
+        feeds[2].node = wl, feeds[2].value = wv;
+        fetch[0] = loss;
+        fetch[1] = grads[0];
+        fetch[2] = grads[1];
+        memset(&pd, 0, sizeof pd);
+        pd.fetches = fetch;
+        pd.n_fetches = 3;
+        REQUIRE_OK(est_plan_new(g, &pd, &pf));
+        pd.no_fusion = 1;
+        REQUIRE_OK(est_plan_new(g, &pd, &pn));
+        CHECK_OK(est_plan_set_profiling(pf, 1));
+        CHECK_OK(est_plan_set_profiling(pn, 1));
+        REQUIRE_OK(est_plan_run(pf, feeds, 3, of));
+        REQUIRE_OK(est_plan_run(pn, feeds, 3, on));
+        CHECK(core_count_ops(pn, EST_OP_RELU_GRAD) == 2); /* relu(c) and relu(pl2) */
+        CHECK(core_count_ops(pf, EST_OP_RELU_GRAD) == 1); /* relu(c)'s is fused into the pool gradient */
+        CHECK(core_count_ops(pf, EST_OP_MAX_POOL_GRAD) == 2);
+        for (i = 0; i < 3; i++) CHECK(memcmp(of[i].data, on[i].data, of[i].nbytes) == 0);
+        {   /* and the gradient is not trivially zero: some filter taps moved */
+            int nz = 0;
+            for (i = 0; i < est_tensor_numel(fv); i++) nz += est_tensor_f32(&of[2])[i] != 0.0f;
+            CHECK(nz > 10);
+        }
+        est_plan_free(pf);
+        est_plan_free(pn);
+        est_tensor_free(xv);
+        est_tensor_free(fv);
+        est_tensor_free(wv);
+        est_graph_free(g);
+    }
+}

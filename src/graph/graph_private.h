@@ -66,7 +66,8 @@ typedef struct est__kctx {
     const est_kernels *kernels;
     uint64_t step; /* the run counter used by random ops */
     /* Epilogue the plan fused into this op (Conv2D, MatMul): out = act(out + epi_bias), bias over
-     * the last dimension. NULL / EST__EPI_NONE when nothing was fused. */
+     * the last dimension. NULL / EST__EPI_NONE when nothing was fused. On MaxPoolGrad, EST__EPI_RELU
+     * means a fused ReluGrad of the pool's own input (see est__plan_fuse). */
     const float *epi_bias;
     int epi_act;
 } est__kctx;

@@ -171,6 +171,22 @@ EST_PRIVATE est_status est__plan_fuse(est_plan *p, int off)
             p->fuse_src[act] = (int32_t)i;
         }
     }
+    /* MaxPoolGrad -> ReluGrad where the pool's input is the Relu's output (conv -> relu -> pool):
+     * the pool gradient adds dy only where the window's max is positive, which is ReluGrad's mask
+     * at those positions (elsewhere both give +0), so ReluGrad becomes a shared buffer: one pass
+     * over the activations' gradient fewer, with the same bits. */
+    for (i = 0; i < n && !off; i++) {
+        const est_node *nd = p->order[i];
+        int32_t d, y;
+        if (nd->op != EST_OP_RELU_GRAD || nd->dtype != EST_DTYPE_F32 || nd->n_inputs != 2) continue;
+        y = p->in_pos[p->in_start[i]]; /* our ReluGrad takes (y, dy) */
+        d = p->in_pos[p->in_start[i] + 1];
+        if (p->order[d]->op != EST_OP_MAX_POOL_GRAD || p->order[d]->dtype != EST_DTYPE_F32 || uses[d] != 1 ||
+            p->in_pos[p->in_start[d]] != y || p->epi_act[d] != EST__EPI_NONE)
+            continue;
+        p->epi_act[d] = EST__EPI_RELU;
+        p->fuse_src[i] = d;
+    }
     est__free(uses);
     est__free(only);
     return EST_OK;

@@ -1395,6 +1395,7 @@ typedef struct est__pool_ctx {
     est__cgeom g;
     const float *x, *dy;
     float *out;
+    int relu; /* MaxPoolGrad with a fused ReluGrad (x is the Relu's output): only positive maxima */
 } est__pool_ctx;
 
 /* Item r: output row (image r / OH, row r % OH). Padding never takes part: the max is over the real
@@ -1484,7 +1485,11 @@ EST_PRIVATE void est__max_pool_grad_range(void *vc, int64_t b, int64_t e)
                                 bi[q] = gt ? at + q : bi[q];
                             }
                         }
-                    for (q = 0; q < qn; q++) dxn[bi[q]] += dyp[q0 + q];
+                    if (c->relu) {
+                        for (q = 0; q < qn; q++)
+                            if (bv[q] > 0) dxn[bi[q]] += dyp[q0 + q];
+                    } else
+                        for (q = 0; q < qn; q++) dxn[bi[q]] += dyp[q0 + q];
                 }
             }
     }
@@ -1521,6 +1526,7 @@ EST_PRIVATE est_status est__pool_run(const est__kctx *k, const est_tensor *x, co
     c.x = (const float *)x->data;
     c.dy = dy ? (const float *)dy->data : NULL;
     c.out = (float *)k->out->data;
+    c.relu = k->epi_act == EST__EPI_RELU;
     if (per_image)
         est__parallel_range(k->pool, c.g.n, 1, fn, &c);
     else
