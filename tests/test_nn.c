@@ -759,6 +759,70 @@ TEST(nn_dropout_mask_is_random_uniform_ge_rate)
     est_graph_free(g);
 }
 
+/* The lane-parallel Philox path (16 blocks at a time) draws exactly the numbers of one block at a
+ * time, for uniform and dropout, over ranges with ragged starts and ends; and random_uniform's
+ * values are Philox-4x32-10 of (element / 4, step) under the op's key, lane element % 4. */
+TEST(nn_random_lane_parallel_matches_one_block_at_a_time)
+{
+    static const int64_t ranges[][2] = {{0, 64}, {0, 1000}, {5, 300}, {63, 129}, {64, 127}, {1, 2}, {100, 100}};
+    enum { N = 1200 };
+    static float x[N], y1[N], y2[N];
+    est__rng_ctx c;
+    size_t r;
+    int kind, i;
+    est_graph *g = NULL;
+    est_node *u, *fetch[1];
+    est_tensor *out[1];
+    est_random_args a;
+    for (i = 0; i < N; i++) x[i] = (float)i - 600.0f;
+    memset(&c, 0, sizeof c);
+    c.key[0] = 0x12345678u;
+    c.key[1] = 0x9ABCDEF0u;
+    c.step = 0x100000003ull;
+    c.x = x;
+    for (kind = 0; kind < 2; kind++)
+        for (r = 0; r < EST__COUNTOF(ranges); r++) {
+            c.kind = kind ? EST__RNG_DROPOUT : EST__RNG_UNIFORM;
+            c.a = kind ? 0.3f : -2.0f;
+            c.b = kind ? 1.0f / 0.7f : 3.0f;
+            memset(y1, 0, sizeof y1);
+            memset(y2, 0, sizeof y2);
+            c.y = y1;
+            est__rng_range(&c, ranges[r][0], ranges[r][1]);
+            c.y = y2;
+            est__rng_scalar(&c, ranges[r][0], ranges[r][1]);
+            CHECK_MSG(memcmp(y1, y2, sizeof y1) == 0, "kind %d range [%lld, %lld)", kind, (long long)ranges[r][0],
+                      (long long)ranges[r][1]);
+        }
+    /* through a graph: against the reference Philox */
+    REQUIRE_OK(est_graph_new(NULL, &g));
+    memset(&a, 0, sizeof a);
+    a.seed = 77;
+    a.minval = 0.0f;
+    a.maxval = 1.0f;
+    u = est_random_uniform(g, est_shape1(N), &a);
+    REQUIRE(u != NULL);
+    fetch[0] = u;
+    CHECK_OK(nn_run(g, fetch, 1, NULL, 0, NULL, out));
+    REQUIRE(out[0]);
+    {
+        uint64_t key = est__splitmix64(u->seed);
+        uint32_t k2[2], ctr[4], w[4];
+        int bad = 0;
+        k2[0] = (uint32_t)key;
+        k2[1] = (uint32_t)(key >> 32);
+        for (i = 0; i < N; i++) {
+            ctr[0] = (uint32_t)(i / 4);
+            ctr[1] = ctr[2] = ctr[3] = 0; /* block < 2^32, attempt 0, first run: step 0 */
+            est_philox4x32(k2, ctr, w);
+            bad += est_tensor_f32(out[0])[i] != est_uniform_from_bits(w[i % 4]);
+        }
+        CHECK(bad == 0);
+    }
+    nn_free_all(out, 1);
+    est_graph_free(g);
+}
+
 TEST(nn_dropout_gradient_uses_the_same_mask)
 {
     est_graph *g = NULL;
