@@ -217,6 +217,49 @@ TEST(gemm_k_zero_and_empty)
 }
 
 /* The same product through a 1-thread and a 2-thread pool must agree to the bit. */
+/* A read in place (row stride not a multiple of 64 floats, full MR / r1 / r2 tiles) gives the
+ * bits of the packed path (the same product with the stride padded to a multiple of 64), for
+ * tiles of 12, 8 and 4 rows, an N edge (the panel is packed after all), beta 0 and 1, several K
+ * blocks; and both match the reference. */
+TEST(gemm_a_in_place_same_bits_as_packed)
+{
+    static const int64_t shapes[][3] = {{36, 64, 800}, {44, 70, 300}, {40, 32, 900}, {29, 33, 100}};
+    size_t si;
+    int beta;
+    for (si = 0; si < EST__COUNTOF(shapes); si++)
+        for (beta = 0; beta < 2; beta++) {
+            int64_t m = shapes[si][0], n = shapes[si][1], k = shapes[si][2], i, j;
+            int64_t lda2 = (k + 63) / 64 * 64, lda1 = lda2 + 40; /* lda1 % 64 == 40: in place */
+            float *a1 = (float *)malloc(sizeof(float) * (size_t)(m * lda1)),
+                  *a2 = (float *)malloc(sizeof(float) * (size_t)(m * lda2)),
+                  *b = (float *)malloc(sizeof(float) * (size_t)(k * n)),
+                  *c1 = (float *)malloc(sizeof(float) * (size_t)(m * n)),
+                  *c2 = (float *)malloc(sizeof(float) * (size_t)(m * n));
+            est_sgemm_args g;
+            uint64_t seed = 3 + si;
+            REQUIRE(a1 && a2 && b && c1 && c2);
+            gemm_test_fill(b, k * n, 5 + si);
+            gemm_test_fill(c1, m * n, 9);
+            memcpy(c2, c1, sizeof(float) * (size_t)(m * n));
+            for (i = 0; i < m; i++)
+                for (j = 0; j < k; j++) a1[i * lda1 + j] = a2[i * lda2 + j] = gemm_test_rand(&seed);
+            memset(&g, 0, sizeof g);
+            g.m = m, g.n = n, g.k = k, g.alpha = 1.0f, g.beta = (float)beta;
+            g.b = b, g.ldb = n, g.ldc = n;
+            g.a = a1, g.lda = lda1, g.c = c1;
+            gemm_run_fast(NULL, &g);
+            g.a = a2, g.lda = lda2, g.c = c2;
+            gemm_run_fast(NULL, &g);
+            CHECK_MSG(memcmp(c1, c2, sizeof(float) * (size_t)(m * n)) == 0, "shape %d beta %d", (int)si, beta);
+            free(a1);
+            free(a2);
+            free(b);
+            free(c1);
+            free(c2);
+            gemm_check_case(NULL, 0, 0, m, n, k, 40, 1.0f, (float)beta, 77 + si);
+        }
+}
+
 TEST(gemm_bit_identical_across_thread_counts)
 {
     /* the last three take the unpacked (batch-1) path, split by columns between threads */

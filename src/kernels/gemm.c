@@ -168,6 +168,22 @@ EST_PRIVATE void est__gemm_micro(int a_rows, int rows, int64_t kc, const float *
     }
 }
 
+/* A read in place (rows of a stored m x k A, row stride lda) instead of from a packed panel:
+ * a full MR-row (or exactly r1 / r2-row) tile of a matrix that is already in cache, such as a
+ * convolution's im2col chunk. */
+EST_PRIVATE void est__gemm_micro_inplace(int rows, int64_t kc, const float *a, int64_t lda, const float *b,
+                                         float *c, int64_t ldc, float alpha, float beta, int load_c)
+{
+    const int r1 = EST__GEMM_MR / 3, r2 = 2 * (EST__GEMM_MR / 3);
+    if (rows == EST__GEMM_MR)
+        est__gemm_micro_core(EST__GEMM_MR, kc, a, lda, 1, b, c, ldc, alpha, beta, load_c);
+    else if (rows == r2)
+        est__gemm_micro_core(r2, kc, a, lda, 1, b, c, ldc, alpha, beta, load_c);
+    else
+        est__gemm_micro_core(r1, kc, a, lda, 1, b, c, ldc, alpha, beta, load_c);
+}
+#  define EST__GEMM_INPLACE 1
+
 #else /* !EST__GEMM_VEC: plain loops for compilers without vector extensions */
 
 EST_PRIVATE void est__gemm_micro(int a_rows, int rows, int64_t kc, const float *a, const float *b,
@@ -188,6 +204,7 @@ EST_PRIVATE void est__gemm_micro(int a_rows, int rows, int64_t kc, const float *
             c[i * ldc + j] = load_c ? acc[i][j] * alpha + c[i * ldc + j] * beta : acc[i][j] * alpha;
 }
 
+#  define EST__GEMM_INPLACE 0
 #endif
 
 /* Pack op(A)[i0 .. i0+mr, p0 .. p0+kc] in the layout the micro-kernel reads for this storage
@@ -357,7 +374,10 @@ EST_PRIVATE void est__gemm_task(void *vctx, int64_t task, int thread)
                        : mr <= 2 * (EST__GEMM_MR / 3) ? 2 * (EST__GEMM_MR / 3)
                                                       : EST__GEMM_MR;
             const float *bq = bp;
-            est__gemm_pack_a(g, ir, mr, pc, kc, ap);
+            /* A in place when its rows spread over L1's sets (row stride not a multiple of
+             * 256 bytes) and the tile has exactly the kernel's rows: no copy of the panel */
+            int inplace = EST__GEMM_INPLACE && !g->trans_a && rows == mr && g->lda % 64 != 0;
+            if (!inplace) est__gemm_pack_a(g, ir, mr, pc, kc, ap);
             for (jr = j0; jr < j1; jr += EST__GEMM_NR, bq += kc * EST__GEMM_NR) {
                 int nr = (int)EST__MIN((int64_t)EST__GEMM_NR, j1 - jr);
                 float *c = g->c + ir * g->ldc + jr;
@@ -367,12 +387,19 @@ EST_PRIVATE void est__gemm_task(void *vctx, int64_t task, int thread)
                     EST__GEMM_PREFETCH(c + i * g->ldc);
                     EST__GEMM_PREFETCH(c + i * g->ldc + nr - 1);
                 }
-                if (rows == mr && nr == EST__GEMM_NR) {
+                if (inplace && nr == EST__GEMM_NR) {
+                    est__gemm_micro_inplace(rows, kc, g->a + ir * g->lda + pc, g->lda, bq, c, g->ldc,
+                                            g->alpha, beta, load_c);
+                } else if (rows == mr && nr == EST__GEMM_NR) {
                     est__gemm_micro(!g->trans_a, rows, kc, ap, bq, c, g->ldc, g->alpha, beta,
                                     load_c);
                 } else {
                     /* Edge tile: the same kernel on a scratch tile, so edge elements get the
                      * same arithmetic as interior ones. */
+                    if (inplace) {
+                        est__gemm_pack_a(g, ir, mr, pc, kc, ap);
+                        inplace = 0;
+                    }
                     if (load_c)
                         for (i = 0; i < mr; i++)
                             for (j = 0; j < nr; j++) tmp[i * EST__GEMM_NR + j] = c[i * g->ldc + j];
