@@ -861,12 +861,14 @@ TEST(core_plan_fuses_bias_activation)
 }
 
 /* conv -> relu -> max_pool: the pool's gradient takes over ReluGrad (adds dy only at positive
- * maxima), with the same bits as the unfused plan; overlapping 3x3 / stride 2 windows too, and a
- * pool whose input is not a Relu's output keeps its ReluGrad. */
+ * maxima), with the same bits as the unfused plan; overlapping 3x3 / stride 2 windows and windows
+ * that tile the input exactly (MaxPoolGrad's fast path) too, and a pool whose input is not a
+ * Relu's output keeps its ReluGrad. */
 TEST(core_plan_fuses_max_pool_grad_relu_grad)
 {
     int k;
-    for (k = 0; k < 2; k++) {
+    for (k = 0; k < 3; k++) { /* 9x9 2x2/2, 9x9 3x3/2 (overlapping), 8x8 2x2/2 (windows tile the input) */
+        int64_t hw = k == 2 ? 8 : 9;
         est_graph *g = NULL;
         est_node *x, *f, *c, *r, *pl, *pl2, *wl, *loss, *xs[2], *grads[2], *fetch[3];
         est_tensor *xv = NULL, *fv = NULL, *wv = NULL, of[3], on[3];
@@ -877,14 +879,14 @@ TEST(core_plan_fuses_max_pool_grad_relu_grad)
         est_pool_args pa, pa2;
         int i;
         REQUIRE_OK(est_graph_new(NULL, &g));
-        x = est_placeholder(g, "x", EST_DTYPE_F32, est_shape4(3, 9, 9, 2));
+        x = est_placeholder(g, "x", EST_DTYPE_F32, est_shape4(3, hw, hw, 2));
         f = est_placeholder(g, "f", EST_DTYPE_F32, est_shape4(3, 3, 2, 5));
         memset(&ca, 0, sizeof ca);
         ca.padding = EST_PADDING_SAME;
         c = est_conv2d(g, x, f, &ca);
         r = est_relu(g, c);
         memset(&pa, 0, sizeof pa);
-        pa.ksize[0] = pa.ksize[1] = k ? 3 : 2;
+        pa.ksize[0] = pa.ksize[1] = k == 1 ? 3 : 2;
         pa.strides[0] = pa.strides[1] = 2;
         pa2 = pa;
         pa2.ksize[0] = pa2.ksize[1] = 2;
@@ -895,7 +897,7 @@ TEST(core_plan_fuses_max_pool_grad_relu_grad)
         xs[0] = x;
         xs[1] = f;
         REQUIRE_OK(est_gradients(g, loss, xs, 2, NULL, grads));
-        REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape4(3, 9, 9, 2), &xv));
+        REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape4(3, hw, hw, 2), &xv));
         REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape4(3, 3, 2, 5), &fv));
         REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_node_shape(pl), &wv));
         test_fill_uniform(est_tensor_f32(xv), est_tensor_numel(xv), 11);
