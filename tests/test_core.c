@@ -746,6 +746,60 @@ static int core_count_ops(const est_plan *p, est_op op)
     return c;
 }
 
+/* Fed inputs whose independent dynamic dimensions broadcast into a shape past 64 bits (or past
+ * 2^60 bytes) fail the run with EST_ERR_SHAPE naming the node, before any buffer is sized; the
+ * element count itself reports -1 instead of overflowing. */
+TEST(core_plan_rejects_broadcast_size_overflow)
+{
+    est_graph *g = NULL;
+    est_plan *p = NULL;
+    est_plan_desc pd;
+    est_node *a, *b, *c, *y;
+    est_tensor *t[3] = {NULL, NULL, NULL}, out[1];
+    est_feed f[3];
+    est_shape big = est_shape3(INT64_C(1) << 40, INT64_C(1) << 40, 0), over = est_shape2(INT64_C(1) << 40, INT64_C(1) << 40);
+    int i;
+    CHECK(est_shape_numel(&big) == 0); /* a zero after the overflow still gives 0 */
+    CHECK(est_shape_numel(&over) == -1);
+    REQUIRE_OK(est_graph_new(NULL, &g));
+    a = est_placeholder(g, "a", EST_DTYPE_F32, est_shape3(-1, 1, 1));
+    b = est_placeholder(g, "b", EST_DTYPE_F32, est_shape3(1, -1, 1));
+    c = est_placeholder(g, "c", EST_DTYPE_F32, est_shape3(1, 1, -1));
+    y = est_mul(g, est_mul(g, a, b), c);
+    REQUIRE(y != NULL);
+    memset(&pd, 0, sizeof pd);
+    pd.fetches = &y;
+    pd.n_fetches = 1;
+    REQUIRE_OK(est_plan_new(g, &pd, &p));
+    REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape3(INT64_C(1) << 21, 1, 1), &t[0]));
+    REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape3(1, INT64_C(1) << 21, 1), &t[1]));
+    REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape3(1, 1, INT64_C(1) << 21), &t[2]));
+    f[0].node = a, f[0].value = t[0];
+    f[1].node = b, f[1].value = t[1];
+    f[2].node = c, f[2].value = t[2];
+    /* 2^63 elements: past int64 */
+    CHECK_STATUS(est_plan_run(p, f, 3, out), EST_ERR_SHAPE);
+    CHECK_STR_CONTAINS(est_last_error(), "Mul_1");
+    CHECK_STR_CONTAINS(est_last_error(), "[2097152,2097152,2097152]");
+    CHECK_STR_CONTAINS(est_last_error(), "more than 2^60 bytes");
+    /* 2^20 each: 2^60 elements fit int64 but not 2^60 bytes of float */
+    for (i = 0; i < 3; i++) {
+        est_tensor_free(t[i]);
+        t[i] = NULL;
+    }
+    REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape3(INT64_C(1) << 20, 1, 1), &t[0]));
+    REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape3(1, INT64_C(1) << 20, 1), &t[1]));
+    REQUIRE_OK(est_tensor_new(EST_DTYPE_F32, est_shape3(1, 1, INT64_C(1) << 20), &t[2]));
+    f[0].value = t[0];
+    f[1].value = t[1];
+    f[2].value = t[2];
+    CHECK_STATUS(est_plan_run(p, f, 3, out), EST_ERR_SHAPE);
+    CHECK_STR_CONTAINS(est_last_error(), "more than 2^60 bytes of float32");
+    for (i = 0; i < 3; i++) est_tensor_free(t[i]);
+    est_plan_free(p);
+    est_graph_free(g);
+}
+
 TEST(core_plan_fuses_bias_activation)
 {
     est_graph *g;

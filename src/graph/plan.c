@@ -105,6 +105,22 @@ EST_PRIVATE int est__shape_only_input(est_op op, int64_t j)
     }
 }
 
+/* A run-time shape must be fully known and small enough that its byte size and the arena's sums
+ * cannot overflow: at most 2^60 bytes. Broadcasting independent dynamic dimensions of fed inputs
+ * can otherwise multiply past 64 bits. */
+EST_PRIVATE est_status est__plan_check_size(const est_node *nd, const est_shape *sh)
+{
+    int64_t ne = est_shape_numel(sh);
+    uint64_t esz = est_dtype_size(nd->dtype) ? (uint64_t)est_dtype_size(nd->dtype) : 1;
+    int d, known = sh->rank >= 0;
+    for (d = 0; d < sh->rank; d++) known &= sh->dims[d] >= 0;
+    if (!known) return est__infer_error(nd, EST_ERR_SHAPE, "shape %s is still unknown at run time", est__sstr(sh));
+    if (ne < 0 || (uint64_t)ne > ((uint64_t)1 << 60) / esz)
+        return est__infer_error(nd, EST_ERR_SHAPE, "shape %s at run time is more than 2^60 bytes of %s",
+                                est__sstr(sh), est_dtype_name(nd->dtype));
+    return EST_OK;
+}
+
 /* Position of the [C] bias when `add` (AddV2) is producer + bias with bias a float vector whose
  * length is the producer's static last dimension; else -1. */
 EST_PRIVATE int32_t est__fuse_bias_pos(const est_plan *p, int64_t add, int64_t prod)
@@ -399,6 +415,7 @@ EST_PRIVATE est_status est__plan_shapes(est_plan *p)
                 return est__error(EST_ERR_OUT_OF_MEMORY, "est_plan_run: out of memory");
             for (j = 0; j < nd->n_inputs; j++) ins[j] = p->rshape[p->in_pos[p->in_start[i] + j]];
             s = def->infer(nd, ins, &p->rshape[i]);
+            if (s == EST_OK) s = est__plan_check_size(nd, &p->rshape[i]); /* before any size math */
             if (s == EST_OK && def->workspace) {
                 size_t w = def->workspace(nd, ins, &p->rshape[i], nthreads);
                 if (w > work) work = w;
@@ -408,9 +425,7 @@ EST_PRIVATE est_status est__plan_shapes(est_plan *p)
         } else {
             p->rshape[i] = nd->shape;
         }
-        if (est_shape_numel(&p->rshape[i]) < 0)
-            return est__infer_error(nd, EST_ERR_SHAPE, "shape %s is still unknown at run time",
-                                    est__sstr(&p->rshape[i]));
+        if ((s = est__plan_check_size(nd, &p->rshape[i])) != EST_OK) return s;
     }
     /* Buffer sharing: aliases, fused-away nodes, and SumToLike / BroadcastLike whose run-time shape
      * is their input's (the gradient plumbing of a dynamic batch is then an identity: no copy).

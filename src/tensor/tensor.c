@@ -79,6 +79,12 @@ EST_API int64_t est_shape_numel(const est_shape *s)
     if (s->rank < 0) return -1;
     for (i = 0; i < s->rank; i++) {
         if (s->dims[i] < 0) return -1;
+        if (s->dims[i] > 0 && n > INT64_MAX / s->dims[i]) { /* overflow: a zero later still wins */
+            int j;
+            for (j = i + 1; j < s->rank; j++)
+                if (s->dims[j] == 0) return 0;
+            return -1;
+        }
         n *= s->dims[i];
     }
     return n;

@@ -52,7 +52,8 @@ EST_API est_shape est_shape4(int64_t d0, int64_t d1, int64_t d2, int64_t d3);
 /* A shape from an array (rank is clamped by the caller: rank > EST_MAX_RANK gives rank -1, an
  * invalid shape that every consumer rejects). */
 EST_API est_shape est_shape_make(int rank, const int64_t *dims);
-/* Number of elements; -1 if any dimension is unknown. */
+/* Number of elements; -1 if any dimension is unknown or the count does not fit int64_t (a shape
+ * can only get there by broadcasting independent dimensions: the plan reports it as an error). */
 EST_API int64_t est_shape_numel(const est_shape *s);
 EST_API int est_shape_equal(const est_shape *a, const est_shape *b);
 /* "[?,28,28,1]" into buf (always terminated); returns buf. */
