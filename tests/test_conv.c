@@ -673,6 +673,24 @@ static float *tc_conv_vs_naive(est_shape xs, est_shape ws, int sh, est_padding p
     return bits;
 }
 
+/* tc_conv_vs_naive at 1, 2 and 3 threads (par_multi: the `par` mask at 2 and 3; 1 thread never
+ * runs chunks per thread), and the three results bit-identical. */
+static void tc_conv_threads_same_bits(est_shape xs, est_shape ws, int sh, est_padding pad, int whole, int par_multi)
+{
+    int64_t n1 = 0, n2 = 0, n3 = 0;
+    float *r1 = tc_conv_vs_naive(xs, ws, sh, pad, 1, whole, 0, &n1);
+    float *r2 = tc_conv_vs_naive(xs, ws, sh, pad, 2, whole, par_multi, &n2);
+    float *r3 = tc_conv_vs_naive(xs, ws, sh, pad, 3, whole, par_multi, &n3);
+    CHECK(r1 && r2 && r3 && n1 == n2 && n1 == n3 && n1 > 0);
+    if (r1 && r2 && r3 && n1 == n2 && n1 == n3) {
+        CHECK(memcmp(r1, r2, sizeof(float) * (size_t)n1) == 0);
+        CHECK(memcmp(r1, r3, sizeof(float) * (size_t)n1) == 0);
+    }
+    free(r1);
+    free(r2);
+    free(r3);
+}
+
 /* Columns of one 31x33 image (3*3*32 deep) exceed the 256K-float chunk, so the im2col runs in
  * chunks of rows whose boundaries fall inside images (col2im must only gather from the current
  * chunk), one chunk at a time with the threads splitting each. */
@@ -696,18 +714,7 @@ TEST(conv2d_chunked_matches_naive)
 TEST(conv2d_chunks_per_thread_match_naive_and_one_thread)
 {
     est_shape xs = est_shape4(40, 14, 14, 32), ws = est_shape4(3, 3, 32, 24);
-    int64_t n1 = 0, n2 = 0, n3 = 0;
-    float *r1 = tc_conv_vs_naive(xs, ws, 1, EST_PADDING_SAME, 1, 1, 0, &n1);
-    float *r2 = tc_conv_vs_naive(xs, ws, 1, EST_PADDING_SAME, 2, 1, 7, &n2);
-    float *r3 = tc_conv_vs_naive(xs, ws, 1, EST_PADDING_SAME, 3, 1, 7, &n3);
-    CHECK(r1 && r2 && r3 && n1 == n2 && n1 == n3 && n1 > 0);
-    if (r1 && r2 && r3 && n1 == n2 && n1 == n3) {
-        CHECK(memcmp(r1, r2, sizeof(float) * (size_t)n1) == 0);
-        CHECK(memcmp(r1, r3, sizeof(float) * (size_t)n1) == 0);
-    }
-    free(r1);
-    free(r2);
-    free(r3);
+    tc_conv_threads_same_bits(xs, ws, 1, EST_PADDING_SAME, 1, 7);
 }
 
 /* A shallow input (C <= 4, output channels a multiple of two vectors) is convolved directly from a
@@ -728,18 +735,7 @@ TEST(conv2d_direct_shallow_matches_naive)
     for (ci = 0; ci < EST__COUNTOF(cases); ci++) {
         est_shape xs = est_shape4(cases[ci].x[0], cases[ci].x[1], cases[ci].x[2], cases[ci].x[3]);
         est_shape ws = est_shape4(cases[ci].w[0], cases[ci].w[1], cases[ci].w[2], cases[ci].w[3]);
-        int64_t n1 = 0, n2 = 0, n3 = 0;
-        float *r1 = tc_conv_vs_naive(xs, ws, cases[ci].sh, cases[ci].pad, 1, -1, 0, &n1);
-        float *r2 = tc_conv_vs_naive(xs, ws, cases[ci].sh, cases[ci].pad, 2, -1, 0, &n2);
-        float *r3 = tc_conv_vs_naive(xs, ws, cases[ci].sh, cases[ci].pad, 3, -1, 0, &n3);
-        CHECK(r1 && r2 && r3 && n1 == n2 && n1 == n3 && n1 > 0);
-        if (r1 && r2 && r3 && n1 == n2 && n1 == n3) {
-            CHECK(memcmp(r1, r2, sizeof(float) * (size_t)n1) == 0);
-            CHECK(memcmp(r1, r3, sizeof(float) * (size_t)n1) == 0);
-        }
-        free(r1);
-        free(r2);
-        free(r3);
+        tc_conv_threads_same_bits(xs, ws, cases[ci].sh, cases[ci].pad, -1, 0);
     }
 }
 

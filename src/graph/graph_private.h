@@ -132,11 +132,13 @@ EST_PRIVATE int est__is_float(const est_node *x);
 typedef void (*est__range_fn)(void *ctx, int64_t begin, int64_t end);
 EST_PRIVATE void est__parallel_range(est_threadpool *pool, int64_t n, int64_t grain, est__range_fn fn,
                                      void *ctx);
-/* GEMM through the plan's kernel table (BLAS backend) or the built-in one with `work`. */
+/* GEMM through the plan's kernel table (BLAS backend) or the built-in one with `work`. _on with
+ * serial != 0: on the calling thread only, for a kernel's own pool tasks (`work` sized for 1
+ * thread). */
 EST_PRIVATE void est__gemm(const est__kctx *k, const est_sgemm_args *a, void *work);
-/* The same on the calling thread only, for a kernel's own pool tasks (`work` sized for 1 thread). */
-EST_PRIVATE void est__gemm_serial(const est__kctx *k, const est_sgemm_args *a, void *work);
-/* Applies k's fused epilogue (if any) to y viewed as [rows, n], in place; _serial on the calling
- * thread only. */
+EST_PRIVATE void est__gemm_on(const est__kctx *k, const est_sgemm_args *a, void *work, int serial);
+/* Applies k's fused epilogue (if any) to y viewed as [rows, n], in place; _on splits it over
+ * `pool` (NULL: the calling thread) instead of k's pool. */
 EST_PRIVATE void est__apply_epilogue(const est__kctx *k, float *y, int64_t rows, int64_t n);
-EST_PRIVATE void est__apply_epilogue_serial(const est__kctx *k, float *y, int64_t rows, int64_t n);
+EST_PRIVATE void est__apply_epilogue_on(const est__kctx *k, est_threadpool *pool, float *y, int64_t rows,
+                                        int64_t n);

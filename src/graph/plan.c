@@ -422,6 +422,7 @@ EST_PRIVATE est_status est__plan_shapes(est_plan *p)
             }
             if (ins != in_small) est__free(ins);
             if (s != EST_OK) return s;
+            continue; /* checked above */
         } else {
             p->rshape[i] = nd->shape;
         }
@@ -730,51 +731,37 @@ static void est__epi_range(void *vc, int64_t r0, int64_t r1)
     }
 }
 
+EST_PRIVATE void est__apply_epilogue_on(const est__kctx *k, est_threadpool *pool, float *y, int64_t rows,
+                                        int64_t n)
+{
+    est__epi_ctx c;
+    if (!k->epi_bias && k->epi_act == EST__EPI_NONE) return;
+    if (rows <= 0 || n <= 0) return;
+    c.y = y;
+    c.b = k->epi_bias;
+    c.n = n;
+    c.act = k->epi_act;
+    est__parallel_range(pool, rows, ((int64_t)1 << 14) / n + 1, est__epi_range, &c);
+}
+
 EST_PRIVATE void est__apply_epilogue(const est__kctx *k, float *y, int64_t rows, int64_t n)
 {
-    est__epi_ctx c;
-    if (!k->epi_bias && k->epi_act == EST__EPI_NONE) return;
-    if (rows <= 0 || n <= 0) return;
-    c.y = y;
-    c.b = k->epi_bias;
-    c.n = n;
-    c.act = k->epi_act;
-    est__parallel_range(k->pool, rows, ((int64_t)1 << 14) / n + 1, est__epi_range, &c);
+    est__apply_epilogue_on(k, k->pool, y, rows, n);
 }
 
-EST_PRIVATE void est__apply_epilogue_serial(const est__kctx *k, float *y, int64_t rows, int64_t n)
-{
-    est__epi_ctx c;
-    if (!k->epi_bias && k->epi_act == EST__EPI_NONE) return;
-    if (rows <= 0 || n <= 0) return;
-    c.y = y;
-    c.b = k->epi_bias;
-    c.n = n;
-    c.act = k->epi_act;
-    est__epi_range(&c, 0, rows);
-}
-
-EST_PRIVATE void est__gemm(const est__kctx *k, const est_sgemm_args *a, void *work)
+EST_PRIVATE void est__gemm_on(const est__kctx *k, const est_sgemm_args *a, void *work, int serial)
 {
     if (k->kernels && k->kernels->sgemm) {
         est_sgemm_args b = *a;
-        b.num_threads = k->pool ? est_threadpool_size(k->pool) : 1;
+        /* serial: already inside one of the pool's tasks, so the backend must not split */
+        b.num_threads = serial || !k->pool ? 1 : est_threadpool_size(k->pool);
         b.pool = k->pool;
         k->kernels->sgemm(k->kernels->user_data, &b);
     } else
-        est__sgemm(k->pool, a, work);
+        est__sgemm(serial ? NULL : k->pool, a, work);
 }
 
-EST_PRIVATE void est__gemm_serial(const est__kctx *k, const est_sgemm_args *a, void *work)
-{
-    if (k->kernels && k->kernels->sgemm) {
-        est_sgemm_args b = *a;
-        b.num_threads = 1; /* already inside one of the pool's tasks: the backend must not split */
-        b.pool = k->pool;
-        k->kernels->sgemm(k->kernels->user_data, &b);
-    } else
-        est__sgemm(NULL, a, work);
-}
+EST_PRIVATE void est__gemm(const est__kctx *k, const est_sgemm_args *a, void *work) { est__gemm_on(k, a, work, 0); }
 
 EST_API est_status est_plan_set_profiling(est_plan *p, int on)
 {

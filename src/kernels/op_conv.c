@@ -260,6 +260,15 @@ EST_PRIVATE size_t est__conv_gemm_ws(int which, int64_t rows, int64_t depth, int
     return est__sgemm_workspace(depth, oc, rows, nthreads);
 }
 
+/* Backprop filter's partial sums over `items` (chunks or images) of a [depth, OC] filter: at most
+ * EST__CONV_GROUPS, fewer when their memory would pass EST__CONV_PART_FLOATS. */
+EST_PRIVATE int64_t est__conv_groups(int64_t items, int64_t filter_floats)
+{
+    int64_t groups = EST__MIN(items, (int64_t)EST__CONV_GROUPS);
+    while (groups > 1 && groups * filter_floats > EST__CONV_PART_FLOATS) groups--;
+    return groups < 1 ? 1 : groups;
+}
+
 /* The chunks depend on the shapes only. `par` also on the thread count: whole chunks per thread
  * when there are at least two per thread (and, for backprop input, when chunks are whole images,
  * so that their col2im writes are disjoint); otherwise chunks run in turn, each split between the
@@ -285,11 +294,7 @@ EST_PRIVATE void est__conv_cplan(const est__cgeom *g, int which, int nthreads, e
         if (cp->mc > cp->rows) cp->mc = cp->rows;
     }
     cp->nchunks = (cp->rows + cp->mc - 1) / cp->mc;
-    cp->groups = 1;
-    if (which == EST__CONV_BFILT) {
-        cp->groups = EST__MIN(cp->nchunks, (int64_t)EST__CONV_GROUPS);
-        while (cp->groups > 1 && cp->groups * cp->depth * g->oc > EST__CONV_PART_FLOATS) cp->groups--;
-    }
+    cp->groups = which == EST__CONV_BFILT ? est__conv_groups(cp->nchunks, cp->depth * g->oc) : 1;
     cp->par = nthreads > 1 && cp->nchunks >= 2 * (int64_t)nthreads &&
               (which != EST__CONV_BIN || cp->whole) &&
               (which != EST__CONV_BFILT || cp->groups >= 2 * (int64_t)nthreads);
@@ -497,6 +502,7 @@ typedef struct est__cjob {
     float *out;         /* y, dx or dF */
     float *parts;       /* bfilt: sums of groups 1 .. groups-1 */
     char *work;         /* par: per-thread areas; else one chunk's columns + GEMM workspace */
+    int which;          /* EST__CONV_FWD, _BIN or _BFILT */
 } est__cjob;
 
 /* Chunk i of the product. serial: on the calling thread with `work` its own (a par task);
@@ -531,15 +537,9 @@ EST_PRIVATE void est__conv_run_chunk(const est__cjob *j, int which, int64_t i, c
         s.beta = first ? 0.0f : 1.0f;
         s.c = acc, s.ldc = g->oc;
     }
-    if (serial)
-        est__gemm_serial(j->k, &s, gw);
-    else
-        est__gemm(j->k, &s, gw);
+    est__gemm_on(j->k, &s, gw, serial);
     if (which == EST__CONV_FWD) { /* while the chunk is in cache */
-        if (serial)
-            est__apply_epilogue_serial(j->k, s.c, r, g->oc);
-        else
-            est__apply_epilogue(j->k, s.c, r, g->oc);
+        est__apply_epilogue_on(j->k, pool, s.c, r, g->oc);
     } else if (which == EST__CONV_BIN) {
         est__col_ctx c;
         int64_t per_img = g->oh * g->ow, n1 = (m0 + r - 1) / per_img + 1;
@@ -564,15 +564,11 @@ EST_PRIVATE void est__conv_run_group(const est__cjob *j, int64_t gi, char *work,
     for (i = c0; i < c1; i++) est__conv_run_chunk(j, EST__CONV_BFILT, i, work, serial, acc, i == c0);
 }
 
-static void est__conv_fwd_task(void *vj, int64_t i, int thread)
+/* Forward or backprop input: chunk i on this thread's own area. */
+static void est__conv_chunk_task(void *vj, int64_t i, int thread)
 {
     const est__cjob *j = (const est__cjob *)vj;
-    est__conv_run_chunk(j, EST__CONV_FWD, i, j->work + (size_t)thread * j->cp->per_thread, 1, NULL, 0);
-}
-static void est__conv_bin_task(void *vj, int64_t i, int thread)
-{
-    const est__cjob *j = (const est__cjob *)vj;
-    est__conv_run_chunk(j, EST__CONV_BIN, i, j->work + (size_t)thread * j->cp->per_thread, 1, NULL, 0);
+    est__conv_run_chunk(j, j->which, i, j->work + (size_t)thread * j->cp->per_thread, 1, NULL, 0);
 }
 static void est__conv_bfilt_task(void *vj, int64_t i, int thread)
 {
@@ -595,6 +591,18 @@ EST_PRIVATE void est__conv_sum_range(void *vc, int64_t b, int64_t e)
         const float *src = c->parts + q * c->n;
         for (i = b; i < e; i++) c->dst[i] += src[i];
     }
+}
+
+/* dF += the partial sums of groups 1 .. groups-1 ([n] floats each), in group order. */
+EST_PRIVATE void est__conv_add_parts(const est__kctx *k, float *df, const float *parts, int64_t n, int64_t groups)
+{
+    est__sum_ctx c;
+    if (groups <= 1) return;
+    c.dst = df;
+    c.parts = parts;
+    c.n = n;
+    c.count = groups - 1;
+    est__parallel_range(k->pool, n, (int64_t)1 << 12, est__conv_sum_range, &c);
 }
 
 /* ---- direct convolution of a shallow input (a first layer: C <= 4) ----
@@ -787,9 +795,7 @@ EST_PRIVATE int64_t est__dconv_band(const est__cgeom *g, int nthreads)
 /* Backprop filter: partial sums over fixed groups of images, as in the GEMM path. */
 EST_PRIVATE int64_t est__dconv_groups(const est__cgeom *g)
 {
-    int64_t groups = EST__MIN(g->n, (int64_t)EST__CONV_GROUPS);
-    while (groups > 1 && groups * est__conv_depth(g) * g->oc > EST__CONV_PART_FLOATS) groups--;
-    return groups < 1 ? 1 : groups;
+    return est__conv_groups(g->n, est__conv_depth(g) * g->oc);
 }
 
 EST_PRIVATE size_t est__dconv_ws(const est__cgeom *g, int which, int nthreads)
@@ -810,7 +816,7 @@ static void est__dconv_fwd_task(void *vc, int64_t task, int thread)
     float *y = c->out + (n * g->oh + oh0) * g->ow * g->oc;
     est__dconv_pad(g, c->x + n * g->h * g->w * g->c, oh0, band, xp);
     est__dconv_fwd_band(g, xp, c->b, y, band);
-    est__apply_epilogue_serial(c->k, y, band * g->ow, g->oc); /* while the band is in cache */
+    est__apply_epilogue_on(c->k, NULL, y, band * g->ow, g->oc); /* while the band is in cache */
 }
 
 static void est__dconv_bfilt_task(void *vc, int64_t gi, int thread)
@@ -853,14 +859,7 @@ EST_PRIVATE void est__dconv_run(const est__kctx *k, const est__cgeom *g, int whi
     c.parts = (float *)k->work;
     c.work = (char *)k->work + est__conv_align(sizeof(float) * (size_t)((c.groups - 1) * est__conv_depth(g) * g->oc));
     est_parallel_for(k->pool, c.groups, est__dconv_bfilt_task, &c);
-    if (c.groups > 1) {
-        est__sum_ctx sc;
-        sc.dst = out;
-        sc.parts = c.parts;
-        sc.n = est__conv_depth(g) * g->oc;
-        sc.count = c.groups - 1;
-        est__parallel_range(k->pool, sc.n, (int64_t)1 << 12, est__conv_sum_range, &sc);
-    }
+    est__conv_add_parts(k, out, c.parts, est__conv_depth(g) * g->oc, c.groups);
 #else
     (void)k, (void)g, (void)which, (void)x, (void)b, (void)out;
 #endif
@@ -885,18 +884,12 @@ EST_PRIVATE void est__conv_run(est__cjob *j, int which)
             est_parallel_for(j->k->pool, cp->groups, est__conv_bfilt_task, j);
         else
             for (i = 0; i < cp->groups; i++) est__conv_run_group(j, i, j->work, 0);
-        if (cp->groups > 1) {
-            est__sum_ctx c;
-            c.dst = j->out;
-            c.parts = j->parts;
-            c.n = cp->depth * j->g->oc;
-            c.count = cp->groups - 1;
-            est__parallel_range(j->k->pool, c.n, (int64_t)1 << 12, est__conv_sum_range, &c);
-        }
+        est__conv_add_parts(j->k, j->out, j->parts, cp->depth * j->g->oc, cp->groups);
         return;
     }
+    j->which = which;
     if (cp->par)
-        est_parallel_for(j->k->pool, cp->nchunks, which == EST__CONV_FWD ? est__conv_fwd_task : est__conv_bin_task, j);
+        est_parallel_for(j->k->pool, cp->nchunks, est__conv_chunk_task, j);
     else
         for (i = 0; i < cp->nchunks; i++) est__conv_run_chunk(j, which, i, j->work, 0, NULL, 0);
 }
